@@ -1,0 +1,241 @@
+//! The command line (clap derive). Only definitions: [`crate::app`] runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+
+use crate::PhotoSize;
+
+/// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto).
+#[derive(Debug, Parser)]
+#[command(
+    name = "ews-photo",
+    version,
+    about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto)",
+    long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
+(SOAP or its REST form) and write them to files or stdout.\n\n\
+Works with Exchange 2013, 2016, 2019 and SE on premises (Basic or OAuth) and with Exchange \
+Online (OAuth bearer tokens).",
+    after_long_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Connection and authentication options.
+    #[command(flatten)]
+    pub connection: Connection,
+
+    /// Show requests and responses on stderr (-vv adds bodies); secrets are redacted.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Sizes, exit codes, environment and examples, shown by `--help` (not `-h`).
+const AFTER_HELP: &str = concat!(
+    "Sizes (-s): HR48x48 HR64x64 HR96x96 HR120x120 HR240x240 HR360x360 HR432x432 HR504x504\n",
+    "HR648x648, and HR1024xN HR1920xN on Exchange 2016 and later. Just the width works too\n",
+    "(-s 240). The server may send a smaller photo when the requested size is not stored.\n\n",
+    "Exit codes:\n",
+    "  0  photo written, or unchanged (ETag matched)\n",
+    "  1  any failure not listed below\n",
+    "  2  usage error or invalid input (bad size, malformed address, unreadable file)\n",
+    "  3  no photo: the user has none, or the address is unknown to the server (HTTP 404)\n",
+    "  4  authentication or authorization failed\n",
+    "  5  the server is busy or throttling, and retries ran out: try again later\n",
+    "  6  the server could not be reached (DNS, connect, TLS, timeout)\n",
+    "  130 interrupted (Ctrl-C)\n\n",
+    "Environment:\n",
+    "  EWS_URL, EWS_USER, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
+    "      defaults for --url, --user, --auth, --protocol, --server-version, --ca-cert\n",
+    "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
+    "  EWS_TOKEN     an OAuth 2 bearer token\n",
+    "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
+    "  NO_COLOR      no colour in messages\n\n",
+    "Examples:\n",
+    "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+    "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
+    "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
+);
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch one user's photo.
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  # one photo, prompting for the password on a terminal\n",
+        "  export EWS_URL=https://mail.contoso.com/EWS/Exchange.asmx EWS_USER='CONTOSO\\jdoe'\n",
+        "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n\n",
+        "  # to stdout, for a pipe\n",
+        "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n\n",
+        "  # REST form, one JSON record on stdout; then only if it changed\n",
+        "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
+        "  ews-photo get alice@contoso.com --if-none-match 8e2fe18e -o alice.jpg\n\n",
+        "Exit codes: 0 written or unchanged, 1 failure, 2 usage, 3 no photo, 4 authentication,\n",
+        "5 busy, 6 unreachable, 130 interrupted."
+    ))]
+    Get(GetArgs),
+}
+
+/// `ews-photo get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The SMTP address of the user whose photo to fetch.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+
+    /// Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width.
+    #[arg(short, long, value_name = "SIZE", default_value = "HR96x96", value_parser = parse_size)]
+    pub size: PhotoSize,
+
+    /// Where to write: a file, or - for stdout. Default: EMAIL.EXT in the current folder,
+    /// the extension from the real image format.
+    #[arg(short, long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
+
+    /// Keep an existing output file instead of replacing it.
+    #[arg(short = 'n', long)]
+    pub no_clobber: bool,
+
+    /// Convert to this format (keep: write what the server sent).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Keep)]
+    pub format: OutputFormat,
+
+    /// Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written).
+    #[arg(long, value_name = "ETAG")]
+    pub if_none_match: Option<String>,
+
+    /// Print one JSON record on stdout (email, status, path, bytes, content_type, width,
+    /// height, etag, expires).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats for `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Whatever the server sent (normally JPEG).
+    Keep,
+    /// JPEG.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// WebP (lossless).
+    Webp,
+}
+
+/// Connection options shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx.
+    #[arg(long, env = "EWS_URL", global = true, value_name = "URL", value_hint = ValueHint::Url)]
+    pub url: Option<String>,
+
+    /// The user: DOMAIN\user, user@domain or user.
+    #[arg(short, long, env = "EWS_USER", global = true, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin;
+    /// on a terminal the password is asked for).
+    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+
+    /// Read the password from the first line of stdin.
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+
+    /// Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN).
+    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub token_file: Option<PathBuf>,
+
+    /// Authentication scheme; auto picks from the server's 401 challenge.
+    #[arg(long, env = "EWS_AUTH", global = true, value_enum, default_value_t = AuthArg::Auto)]
+    pub auth: AuthArg,
+
+    /// The operation's form: soap (POST) or rest (GET …/s/GetUserPhoto).
+    #[arg(long, env = "EWS_PROTOCOL", global = true, value_enum, default_value_t = ProtocolArg::Soap)]
+    pub protocol: ProtocolArg,
+
+    /// RequestServerVersion sent with SOAP requests.
+    #[arg(
+        long,
+        env = "EWS_SERVER_VERSION",
+        global = true,
+        value_name = "VERSION",
+        default_value = "Exchange2013"
+    )]
+    pub server_version: String,
+
+    /// Also trust the CA certificates in this PEM file (added to the system's).
+    #[arg(long, env = "EWS_CA_CERT", global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not verify the server's TLS certificate (unsafe: anyone on the path can read
+    /// the credentials).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Allow Basic or Bearer credentials over plain http://.
+    #[arg(long, global = true)]
+    pub allow_insecure_auth: bool,
+
+    /// Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables.
+    #[arg(long, global = true, value_name = "URL", value_hint = ValueHint::Url)]
+    pub proxy: Option<String>,
+
+    /// Give up on a request after SECS seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Retries when the server is busy or throttling.
+    #[arg(long, global = true, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// The longest wait between retries, whatever the server asks, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 300)]
+    pub max_backoff: u64,
+}
+
+/// `--auth` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Pick from the server's challenge: Basic (with --user), else Bearer (with a token).
+    Auto,
+    /// HTTP Basic: --user and a password.
+    Basic,
+    /// OAuth 2 bearer token: EWS_TOKEN or --token-file.
+    Bearer,
+}
+
+/// `--protocol` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// POST a SOAP envelope to the EWS URL.
+    Soap,
+    /// GET {EWS URL}/s/GetUserPhoto?email=…&size=….
+    Rest,
+}
+
+fn parse_size(text: &str) -> Result<PhotoSize, String> {
+    text.parse()
+        .map_err(|e: crate::size::UnknownSize| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

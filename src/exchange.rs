@@ -1,0 +1,546 @@
+//! What an HTTP answer to GetUserPhoto means: the decision table of the protocol
+//! notes (§3.1), for the SOAP and the REST form. Pure: status, headers and body in,
+//! an [`Outcome`] or an [`ExchangeError`] out.
+
+use std::time::Duration;
+
+use crate::auth::parse_challenges;
+use crate::error::ExchangeError;
+use crate::soap::{self, EwsError, Reply};
+
+/// The two forms of the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// `POST` of a SOAP envelope to the EWS URL.
+    #[default]
+    Soap,
+    /// `GET {url}/s/GetUserPhoto?email=…&size=…`.
+    Rest,
+}
+
+/// An HTTP answer, as the transport received it.
+#[derive(Clone, Debug, Default)]
+pub struct HttpReply {
+    /// The status code.
+    pub status: u16,
+    /// Header names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, by lower-case name.
+    pub fn headers_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The media type without parameters, lower-cased.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    fn etag(&self) -> Option<String> {
+        self.header("etag")
+            .map(normalize_etag)
+            .filter(|e| !e.is_empty())
+    }
+
+    fn expires(&self) -> Option<String> {
+        self.header("expires")
+            .map(|v| v.trim().to_string())
+            .filter(|e| !e.is_empty())
+    }
+
+    fn describe_body(&self) -> String {
+        if self.body.is_empty() {
+            return "an empty body".into();
+        }
+        match self.media_type() {
+            Some(kind) => format!("a {kind} body of {} bytes", self.body.len()),
+            None => format!("a body of {} bytes", self.body.len()),
+        }
+    }
+}
+
+/// A photo as the server sent it, before verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPhoto {
+    /// The image bytes.
+    pub bytes: Vec<u8>,
+    /// The content type the server claimed.
+    pub content_type: Option<String>,
+    /// The ETag, without quotes.
+    pub etag: Option<String>,
+    /// The `Expires` header, as sent (RFC 1123).
+    pub expires: Option<String>,
+}
+
+/// What the exchange gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A photo.
+    Photo(RawPhoto),
+    /// The photo still matches the ETag sent in `If-None-Match`.
+    Unchanged {
+        /// The ETag, without quotes.
+        etag: Option<String>,
+        /// The `Expires` header.
+        expires: Option<String>,
+    },
+    /// No photo for this address (or the address is unknown).
+    NoPhoto {
+        /// What the server said, beyond its status.
+        detail: Option<String>,
+    },
+}
+
+/// Strips `W/` and quotes: `"abc"` → `abc`.
+///
+/// ```
+/// assert_eq!(ews_photo::exchange::normalize_etag(" W/\"1a2b\" "), "1a2b");
+/// ```
+pub fn normalize_etag(etag: &str) -> String {
+    let etag = etag.trim();
+    let etag = etag.strip_prefix("W/").unwrap_or(etag);
+    etag.trim_matches('"').to_string()
+}
+
+/// The `If-None-Match` value for an ETag: quoted, as Exchange sends it.
+///
+/// ```
+/// assert_eq!(ews_photo::exchange::quote_etag("1a2b"), "\"1a2b\"");
+/// assert_eq!(ews_photo::exchange::quote_etag("\"1a2b\""), "\"1a2b\"");
+/// ```
+pub fn quote_etag(etag: &str) -> String {
+    format!("\"{}\"", normalize_etag(etag))
+}
+
+/// Interprets an answer of either form.
+///
+/// ```
+/// use ews_photo::exchange::{interpret, HttpReply, Outcome, Protocol};
+/// let reply = HttpReply { status: 404, ..Default::default() };
+/// assert!(matches!(interpret(Protocol::Rest, &reply), Ok(Outcome::NoPhoto { .. })));
+/// ```
+pub fn interpret(protocol: Protocol, reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+    match reply.status {
+        401 | 407 => Err(ExchangeError::Unauthorized {
+            status: reply.status,
+            offered: parse_challenges(reply.headers_all(if reply.status == 407 {
+                "proxy-authenticate"
+            } else {
+                "www-authenticate"
+            })),
+            tried: None,
+            hint: "check the credentials and --auth".into(),
+        }),
+        403 => Err(ExchangeError::Forbidden {
+            detail: "HTTP 403 Forbidden".into(),
+        }),
+        // No photo, whatever the body says (Exchange sends a success body with it).
+        404 => Ok(Outcome::NoPhoto { detail: None }),
+        503 | 429 => Err(ExchangeError::Busy {
+            code: format!("HTTP {}", reply.status),
+            message: None,
+            back_off: retry_after(reply),
+        }),
+        300..=399 if reply.status != 304 => Err(ExchangeError::Redirect(format!(
+            "the server redirected (HTTP {}) to {}; pass the final EWS URL with --url",
+            reply.status,
+            reply.header("location").unwrap_or("nowhere")
+        ))),
+        _ => match protocol {
+            Protocol::Soap => interpret_soap(reply),
+            Protocol::Rest => interpret_rest(reply),
+        },
+    }
+}
+
+fn interpret_soap(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+    let parsed = soap::parse_response(&reply.body);
+    match (reply.status, parsed) {
+        (
+            200,
+            Ok(Reply::Photo {
+                has_changed: false, ..
+            }),
+        ) => Ok(Outcome::Unchanged {
+            etag: reply.etag(),
+            expires: reply.expires(),
+        }),
+        (
+            200,
+            Ok(Reply::Photo {
+                picture: Some(bytes),
+                content_type,
+                ..
+            }),
+        ) => Ok(Outcome::Photo(RawPhoto {
+            bytes,
+            content_type: content_type.or_else(|| Some("image/jpeg".into())),
+            etag: reply.etag(),
+            expires: reply.expires(),
+        })),
+        (200, Ok(Reply::Photo { picture: None, .. })) => Ok(Outcome::NoPhoto {
+            detail: Some("the server sent an empty PictureData".into()),
+        }),
+        (_, Ok(Reply::Error(error) | Reply::Fault(error))) => from_ews_error(error),
+        (200, Err(err)) => Err(not_soap(reply, err)),
+        (500, Ok(Reply::Photo { .. }) | Err(_)) => Err(ExchangeError::ServerFailure {
+            status: 500,
+            what: reply.describe_body(),
+        }),
+        (status, _) => Err(ExchangeError::UnexpectedStatus {
+            status,
+            detail: Some(format!("with {}", reply.describe_body())),
+        }),
+    }
+}
+
+fn interpret_rest(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+    match reply.status {
+        200 => {
+            let media = reply.media_type();
+            if media.as_deref().is_some_and(is_markup) {
+                return Err(not_soap(reply, soap::ParseError::NotSoap));
+            }
+            Ok(Outcome::Photo(RawPhoto {
+                bytes: reply.body.clone(),
+                content_type: media,
+                etag: reply.etag(),
+                expires: reply.expires(),
+            }))
+        }
+        304 => Ok(Outcome::Unchanged {
+            etag: reply.etag(),
+            expires: reply.expires(),
+        }),
+        500 => match soap::parse_response(&reply.body) {
+            Ok(Reply::Error(error) | Reply::Fault(error)) => from_ews_error(error),
+            _ => Err(ExchangeError::ServerFailure {
+                status: 500,
+                what: reply.describe_body(),
+            }),
+        },
+        400 => Err(ExchangeError::UnexpectedStatus {
+            status: 400,
+            detail: Some("the server refused the request (is the size valid for this server? HR1024xN and HR1920xN need Exchange 2016 or later)".into()),
+        }),
+        status => Err(ExchangeError::UnexpectedStatus {
+            status,
+            detail: Some(format!("with {}", reply.describe_body())),
+        }),
+    }
+}
+
+fn is_markup(media: &str) -> bool {
+    media == "text/html"
+        || media == "application/xhtml+xml"
+        || media == "text/xml"
+        || media == "application/xml"
+}
+
+fn not_soap(reply: &HttpReply, err: soap::ParseError) -> ExchangeError {
+    if reply.media_type().as_deref() == Some("text/html") || looks_like_html(&reply.body) {
+        ExchangeError::Malformed(
+            "the server sent an HTML page instead of a photo answer (a sign-in page from a reverse proxy? check --url points at /EWS/Exchange.asmx)".into(),
+        )
+    } else {
+        ExchangeError::Malformed(err.to_string())
+    }
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = &body[..body.len().min(512)];
+    let start = String::from_utf8_lossy(start).to_ascii_lowercase();
+    start.contains("<html") || start.contains("<!doctype html")
+}
+
+/// Maps an EWS response code to an outcome or an error.
+fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
+    let EwsError {
+        code,
+        message,
+        back_off,
+        details,
+    } = error;
+    let mentions = |needle: &str| {
+        message.as_deref().is_some_and(|m| m.contains(needle))
+            || details.iter().any(|(_, v)| v.contains(needle))
+    };
+    match code.as_str() {
+        "ErrorServerBusy"
+        | "ErrorExceededConnectionCount"
+        | "ErrorTooManyObjectsOpened"
+        | "ErrorExceededSubscriptionCount" => Err(ExchangeError::Busy {
+            code,
+            message,
+            back_off,
+        }),
+        "ErrorInternalServerError" | "ErrorInternalServerTransientError"
+            if back_off.is_some() || mentions("ErrorServerBusy") =>
+        {
+            Err(ExchangeError::Busy {
+                code,
+                message,
+                back_off,
+            })
+        }
+        "ErrorAccessDenied"
+        | "ErrorImpersonateUserDenied"
+        | "ErrorImpersonationDenied"
+        | "ErrorInvalidExchangeImpersonationHeaderData"
+        | "ErrorUnauthorized" => Err(ExchangeError::Forbidden {
+            detail: match message {
+                Some(m) => format!("{code}: {m}"),
+                None => code,
+            },
+        }),
+        "ErrorNonExistentMailbox" | "ErrorMailboxNotFound" | "ErrorRecipientNotFound" => {
+            Ok(Outcome::NoPhoto {
+                detail: Some(format!("{code}: the server does not know this mailbox")),
+            })
+        }
+        "ErrorInvalidSmtpAddress" => Err(ExchangeError::InvalidAddress {
+            email: String::new(),
+            code,
+        }),
+        _ => Err(ExchangeError::Refused { code, message }),
+    }
+}
+
+/// `Retry-After: 120` (seconds); HTTP-dates are rare from IIS and ignored.
+fn retry_after(reply: &HttpReply) -> Option<Duration> {
+    reply
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> HttpReply {
+        HttpReply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const SUCCESS: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>/9j/4A==</PictureData><ContentType>image/jpeg</ContentType></GetUserPhotoResponse></s:Body></s:Envelope>"#;
+    const NO_PICTURE: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData/></GetUserPhotoResponse></s:Body></s:Envelope>"#;
+    const UNCHANGED: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>false</HasChanged><PictureData/></GetUserPhotoResponse></s:Body></s:Envelope>"#;
+    const BUSY_FAULT: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorServerBusy</faultcode><faultstring>busy</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode><t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:Value Name="BackOffMilliseconds">1500</t:Value></t:MessageXml></detail></s:Fault></s:Body></s:Envelope>"#;
+
+    #[test]
+    fn soap_success_carries_etag_and_expires() {
+        let r = reply(
+            200,
+            &[
+                ("etag", "\"abc\""),
+                ("expires", "Thu, 01 Jan 2026 00:00:00 GMT"),
+            ],
+            SUCCESS,
+        );
+        let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, &r) else {
+            panic!()
+        };
+        assert_eq!(photo.bytes, [0xff, 0xd8, 0xff, 0xe0]);
+        assert_eq!(photo.etag.as_deref(), Some("abc"));
+        assert_eq!(
+            photo.expires.as_deref(),
+            Some("Thu, 01 Jan 2026 00:00:00 GMT")
+        );
+        assert_eq!(photo.content_type.as_deref(), Some("image/jpeg"));
+    }
+
+    #[test]
+    fn soap_unchanged_is_200_has_changed_false() {
+        let r = reply(200, &[("etag", "\"abc\"")], UNCHANGED);
+        assert_eq!(
+            interpret(Protocol::Soap, &r).unwrap(),
+            Outcome::Unchanged {
+                etag: Some("abc".into()),
+                expires: None
+            }
+        );
+    }
+
+    #[test]
+    fn status_404_is_no_photo_whatever_the_body() {
+        for body in [NO_PICTURE, "", "<html>Not Found</html>", SUCCESS] {
+            for protocol in [Protocol::Soap, Protocol::Rest] {
+                let r = reply(404, &[], body);
+                assert!(matches!(
+                    interpret(protocol, &r),
+                    Ok(Outcome::NoPhoto { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn soap_200_with_empty_picture_is_no_photo() {
+        let r = reply(200, &[], NO_PICTURE);
+        assert!(matches!(
+            interpret(Protocol::Soap, &r),
+            Ok(Outcome::NoPhoto { .. })
+        ));
+    }
+
+    #[test]
+    fn status_500_empty_or_html_is_server_failure() {
+        for body in ["", "<html>Runtime Error</html>", "oops"] {
+            for protocol in [Protocol::Soap, Protocol::Rest] {
+                let err = interpret(protocol, &reply(500, &[], body)).unwrap_err();
+                assert!(
+                    matches!(err, ExchangeError::ServerFailure { status: 500, .. }),
+                    "{err}"
+                );
+                assert_eq!(err.exit_code(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn status_500_fault_is_decoded() {
+        let err = interpret(Protocol::Soap, &reply(500, &[], BUSY_FAULT)).unwrap_err();
+        let ExchangeError::Busy { code, back_off, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(code, "ErrorServerBusy");
+        assert_eq!(*back_off, Some(Duration::from_millis(1500)));
+        assert_eq!(err.exit_code(), 5);
+    }
+
+    #[test]
+    fn status_503_is_busy_with_retry_after() {
+        for protocol in [Protocol::Soap, Protocol::Rest] {
+            let err = interpret(protocol, &reply(503, &[("retry-after", "7")], "")).unwrap_err();
+            assert!(
+                matches!(err, ExchangeError::Busy { back_off: Some(d), .. } if d == Duration::from_secs(7))
+            );
+        }
+    }
+
+    #[test]
+    fn status_401_lists_every_challenge() {
+        let r = reply(
+            401,
+            &[
+                ("www-authenticate", "Negotiate, NTLM"),
+                ("www-authenticate", "Basic realm=\"x\""),
+                ("content-type", "text/html"),
+            ],
+            "<html>401</html>",
+        );
+        let err = interpret(Protocol::Soap, &r).unwrap_err();
+        let ExchangeError::Unauthorized { offered, .. } = &err else {
+            panic!()
+        };
+        assert_eq!(offered.len(), 3);
+        assert!(err.to_string().contains("Negotiate, NTLM, Basic"), "{err}");
+        assert_eq!(err.exit_code(), 4);
+    }
+
+    #[test]
+    fn status_403_is_auth() {
+        assert_eq!(
+            interpret(Protocol::Rest, &reply(403, &[], ""))
+                .unwrap_err()
+                .exit_code(),
+            4
+        );
+    }
+
+    #[test]
+    fn error_response_codes_are_mapped() {
+        let body = |code: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Error" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><MessageText>m</MessageText><ResponseCode>{code}</ResponseCode></GetUserPhotoResponse></s:Body></s:Envelope>"#
+            )
+        };
+        let exit = |code: &str| match interpret(Protocol::Soap, &reply(200, &[], &body(code))) {
+            Ok(Outcome::NoPhoto { .. }) => 3,
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => e.exit_code(),
+        };
+        assert_eq!(exit("ErrorServerBusy"), 5);
+        assert_eq!(exit("ErrorExceededConnectionCount"), 5);
+        assert_eq!(exit("ErrorAccessDenied"), 4);
+        assert_eq!(exit("ErrorNonExistentMailbox"), 3);
+        assert_eq!(exit("ErrorInvalidSmtpAddress"), 2);
+        assert_eq!(exit("ErrorSchemaValidation"), 1);
+        assert_eq!(exit("ErrorInternalServerError"), 1);
+    }
+
+    #[test]
+    fn html_login_page_in_a_200_is_reported_as_such() {
+        for protocol in [Protocol::Soap, Protocol::Rest] {
+            let r = reply(
+                200,
+                &[("content-type", "text/html; charset=utf-8")],
+                "<!DOCTYPE html><html><body>Sign in</body></html>",
+            );
+            let err = interpret(protocol, &r).unwrap_err();
+            assert!(err.to_string().contains("HTML page"), "{err}");
+        }
+    }
+
+    #[test]
+    fn rest_forms() {
+        let photo = reply(
+            200,
+            &[("content-type", "image/jpeg"), ("etag", "\"e1\"")],
+            "\u{1}bytes",
+        );
+        let Ok(Outcome::Photo(p)) = interpret(Protocol::Rest, &photo) else {
+            panic!()
+        };
+        assert_eq!(p.etag.as_deref(), Some("e1"));
+        assert_eq!(p.content_type.as_deref(), Some("image/jpeg"));
+        assert!(matches!(
+            interpret(Protocol::Rest, &reply(304, &[("etag", "\"e1\"")], "")),
+            Ok(Outcome::Unchanged { .. })
+        ));
+        assert_eq!(
+            interpret(Protocol::Rest, &reply(400, &[], ""))
+                .unwrap_err()
+                .exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn redirects_are_reported_with_their_target() {
+        let err = interpret(
+            Protocol::Soap,
+            &reply(302, &[("location", "https://other/EWS/Exchange.asmx")], ""),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("https://other/EWS/Exchange.asmx"));
+    }
+}

@@ -1,0 +1,24 @@
+use clap::Parser;
+
+use ews_photo::app::{self, Console};
+use ews_photo::cli::Cli;
+use ews_photo::error::{Error, exit};
+
+fn main() {
+    let cli = Cli::parse();
+    let console = Console::new(cli.quiet);
+    // Ctrl-C: remove any file still being written, then leave with 130.
+    let _ = ctrlc::set_handler(|| {
+        ews_photo::output::remove_temporary_files();
+        std::process::exit(exit::INTERRUPTED);
+    });
+    let code = match app::run(cli, console) {
+        Ok(()) => exit::OK,
+        Err(Error::Output(err)) if err.is_broken_pipe() => exit::OK,
+        Err(err) => {
+            console.error(&err.to_string());
+            err.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

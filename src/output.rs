@@ -1,0 +1,270 @@
+//! Writing results: atomic files, stdout, and safe file names.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Writing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// `--no-clobber` and the file exists.
+    #[error("{} exists; kept it (--no-clobber)", .0.display())]
+    Exists(PathBuf),
+    /// The folder to write into does not exist.
+    #[error("cannot write {}: the folder {} does not exist; create it first", path.display(), folder.display())]
+    NoFolder {
+        /// The file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+    },
+    /// The output path is a folder.
+    #[error("cannot write {}: it is a folder; give a file name", .0.display())]
+    IsFolder(PathBuf),
+    /// Binary data would go to a terminal.
+    #[error(
+        "refusing to write image bytes to a terminal; redirect stdout (-o - > file) or give -o FILE"
+    )]
+    Terminal,
+    /// Any other I/O failure.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file (or `-` for stdout).
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl OutputError {
+    /// True when stdout was closed by the reader (`| head`): not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, OutputError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Temporary files being written, removed by [`remove_temporary_files`] when the
+/// process is interrupted, so Ctrl-C never leaves a partial file behind.
+static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary file still being written (called on Ctrl-C).
+pub fn remove_temporary_files() {
+    let files = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+    for file in files.iter() {
+        let _ = fs::remove_file(file);
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+/// then a rename, so the file appears complete or not at all. With
+/// `overwrite == false` an existing file is kept and [`OutputError::Exists`] returned.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("a.jpg");
+/// ews_photo::output::write_atomic(&path, b"one", true).unwrap();
+/// assert!(ews_photo::output::write_atomic(&path, b"two", false).is_err());
+/// assert_eq!(std::fs::read(&path).unwrap(), b"one");
+/// ```
+pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), OutputError> {
+    let io_error = |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(OutputError::IsFolder(path.to_path_buf()));
+    }
+    if !overwrite && path.symlink_metadata().is_ok() {
+        return Err(OutputError::Exists(path.to_path_buf()));
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return Err(OutputError::NoFolder {
+            path: path.to_path_buf(),
+            folder,
+        });
+    }
+    let mut temp = tempfile::Builder::new()
+        .prefix(".ews-photo-")
+        .suffix(".part")
+        .tempfile_in(&folder)
+        .map_err(io_error)?;
+    let temp_path = temp.path().to_path_buf();
+    IN_PROGRESS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(temp_path.clone());
+    let result = (|| {
+        temp.write_all(bytes).map_err(io_error)?;
+        temp.flush().map_err(io_error)?;
+        if overwrite {
+            temp.persist(path).map_err(|e| io_error(e.error))?;
+        } else {
+            temp.persist_noclobber(path).map_err(|e| {
+                if e.error.kind() == io::ErrorKind::AlreadyExists {
+                    OutputError::Exists(path.to_path_buf())
+                } else {
+                    io_error(e.error)
+                }
+            })?;
+        }
+        Ok(())
+    })();
+    IN_PROGRESS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| p != &temp_path);
+    result
+}
+
+/// Writes image bytes to stdout, refusing a terminal.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
+    use std::io::IsTerminal;
+    let stdout = io::stdout();
+    if stdout.is_terminal() {
+        return Err(OutputError::Terminal);
+    }
+    let mut lock = stdout.lock();
+    lock.write_all(bytes)
+        .and_then(|()| lock.flush())
+        .map_err(|source| OutputError::Io {
+            path: PathBuf::from("-"),
+            source,
+        })
+}
+
+/// Makes one safe file-name component out of arbitrary text: no path
+/// separators, no `..`, no control or reserved characters, no leading dot or
+/// trailing dot/space (Windows), not a reserved device name, at most 200 bytes.
+///
+/// ```
+/// use ews_photo::output::sanitize_file_name;
+/// assert_eq!(sanitize_file_name("alice@contoso.com.jpg"), "alice@contoso.com.jpg");
+/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_.._etc_passwd");
+/// assert_eq!(sanitize_file_name("a\\b:c*?\"<>|\u{7}.jpg"), "a_b_c_______.jpg");
+/// ```
+pub fn sanitize_file_name(text: &str) -> String {
+    let mut name: String = text
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    // ".." anywhere at the start becomes harmless; a leading dot would hide the file.
+    while name.starts_with('.') {
+        name.replace_range(0..1, "_");
+    }
+    while name.ends_with('.') || name.ends_with(' ') {
+        name.pop();
+        name.push('_');
+        if name.chars().all(|c| c == '_') {
+            break;
+        }
+    }
+    if name.is_empty() {
+        name.push('_');
+    }
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    const RESERVED: [&str; 22] = [
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    ];
+    if RESERVED.contains(&stem.as_str()) {
+        name.insert(0, '_');
+    }
+    truncate_bytes(&mut name, 200);
+    name
+}
+
+fn truncate_bytes(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_escape_the_folder() {
+        for hostile in [
+            "..",
+            ".",
+            "../x",
+            "a/../../b",
+            "/etc/passwd",
+            "C:\\Windows",
+            "\u{0}",
+            "",
+            " ",
+            "...",
+            "con.jpg",
+            "LPT1",
+        ] {
+            let name = sanitize_file_name(hostile);
+            assert!(!name.is_empty());
+            assert!(
+                !name.contains('/') && !name.contains('\\') && !name.contains('\0'),
+                "{name}"
+            );
+            assert!(
+                name != "." && name != ".." && !name.starts_with('.'),
+                "{hostile:?} -> {name}"
+            );
+            assert!(
+                !name.ends_with('.') && !name.ends_with(' '),
+                "{hostile:?} -> {name}"
+            );
+            assert_ne!(name.to_ascii_uppercase().split('.').next(), Some("CON"));
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_on_a_char_boundary() {
+        let name = sanitize_file_name(&"é".repeat(300));
+        assert!(name.len() <= 200);
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.jpg");
+        write_atomic(&path, b"data", false).unwrap();
+        assert!(matches!(
+            write_atomic(&path, b"other", false),
+            Err(OutputError::Exists(_))
+        ));
+        write_atomic(&path, b"new", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.jpg"]);
+    }
+
+    #[test]
+    fn missing_folder_and_folder_as_file_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomic(&dir.path().join("nope/x.jpg"), b"d", true).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        let err = write_atomic(dir.path(), b"d", true).unwrap_err();
+        assert!(matches!(err, OutputError::IsFolder(_)));
+    }
+}

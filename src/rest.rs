@@ -1,0 +1,66 @@
+//! The REST form of GetUserPhoto: `GET {EWS URL}/s/GetUserPhoto?email=…&size=…`.
+//!
+//! The answer is interpreted by [`crate::exchange::interpret`].
+
+use crate::PhotoSize;
+
+/// Builds the REST URL. The address is percent-encoded (a `+` in an address
+/// must not become a space), and `fallbackToClearImage` is never sent, so a
+/// missing photo stays a 404 instead of a 1×1 GIF.
+///
+/// ```
+/// use ews_photo::{rest, PhotoSize};
+/// assert_eq!(
+///     rest::url("https://mail.contoso.com/EWS/Exchange.asmx", "a+b@contoso.com", PhotoSize::Hr96),
+///     "https://mail.contoso.com/EWS/Exchange.asmx/s/GetUserPhoto?email=a%2Bb%40contoso.com&size=HR96x96"
+/// );
+/// ```
+pub fn url(ews_url: &str, email: &str, size: PhotoSize) -> String {
+    let base = ews_url.split(['?', '#']).next().unwrap_or(ews_url);
+    format!(
+        "{}/s/GetUserPhoto?email={}&size={}",
+        base.trim_end_matches('/'),
+        percent_encode(email),
+        size.code()
+    )
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_reserved_and_non_ascii() {
+        assert_eq!(percent_encode("a b&c=d/é@x"), "a%20b%26c%3Dd%2F%C3%A9%40x");
+    }
+
+    #[test]
+    fn trailing_slash_and_query_in_the_base_are_dropped() {
+        assert_eq!(
+            url("http://h/EWS/Exchange.asmx/?x=1", "u@h", PhotoSize::Hr48),
+            "http://h/EWS/Exchange.asmx/s/GetUserPhoto?email=u%40h&size=HR48x48"
+        );
+    }
+
+    #[test]
+    fn never_asks_for_the_clear_image_fallback() {
+        for size in PhotoSize::ALL {
+            assert!(
+                !url("https://h/EWS/Exchange.asmx", "u@h", size).contains("fallbackToClearImage")
+            );
+        }
+    }
+}
