@@ -343,7 +343,7 @@ fn get_inner(
                     path.display(),
                     info.width,
                     info.height,
-                    format.extension().to_ascii_uppercase(),
+                    format.name(),
                     bytes.len()
                 ));
             }

@@ -30,6 +30,17 @@ impl Format {
         }
     }
 
+    /// The name people know it by (`JPEG`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Gif => "GIF",
+            Format::Webp => "WebP",
+            Format::Bmp => "BMP",
+        }
+    }
+
     /// The MIME type.
     pub fn mime(self) -> &'static str {
         match self {

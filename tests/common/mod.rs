@@ -1,0 +1,105 @@
+//! Shared helpers for the end-to-end tests: run the built binary against the
+//! stand-in server, with a clean environment and a private working folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+pub use ews_standin::{Auth, Options, StandIn};
+
+/// Environment variables that would change the tool's behaviour on a developer's machine.
+const SCRUBBED: [&str; 16] = [
+    "EWS_URL",
+    "EWS_USER",
+    "EWS_PASSWORD",
+    "EWS_TOKEN",
+    "EWS_AUTH",
+    "EWS_PROTOCOL",
+    "EWS_SERVER_VERSION",
+    "EWS_CA_CERT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "NO_COLOR",
+    "NO_PROXY",
+];
+
+/// A stand-in server and a scratch folder to run the tool in.
+pub struct Setup {
+    pub server: StandIn,
+    pub dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        Setup::with(Options::default())
+    }
+
+    pub fn with(options: Options) -> Setup {
+        Setup {
+            server: StandIn::start(options).expect("stand-in starts"),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch folder.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = tool();
+        cmd.env("EWS_URL", self.server.url())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// File names in the scratch folder, sorted (hidden ones included).
+    pub fn files(&self) -> Vec<String> {
+        files_in(self.dir.path())
+    }
+}
+
+/// The tool with a scrubbed environment and a 20 s timeout.
+pub fn tool() -> Command {
+    let mut cmd = Command::cargo_bin("ews-photo").expect("binary built");
+    for name in SCRUBBED {
+        cmd.env_remove(name);
+    }
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("readable")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A URL on 127.0.0.1 where nothing listens.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/EWS/Exchange.asmx")
+}
+
+/// Real format and dimensions of an image file.
+pub fn image_info(path: &Path) -> ews_photo::photo::ImageInfo {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ews_photo::photo::inspect(&bytes).expect("a valid image")
+}

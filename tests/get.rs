@@ -1,0 +1,840 @@
+//! End-to-end tests of `ews-photo get` against the stand-in server.
+
+mod common;
+
+use common::*;
+use ews_photo::photo::Format;
+
+const SIZES: [(&str, u32, u32); 5] = [
+    ("HR48x48", 48, 48),
+    ("HR96x96", 96, 96),
+    ("HR240x240", 240, 240),
+    ("HR648x648", 648, 648),
+    ("HR1024xN", 1024, 768),
+];
+
+#[test]
+fn soap_photo_at_several_sizes() {
+    let s = Setup::new();
+    for (size, width, height) in SIZES {
+        let name = format!("{size}.jpg");
+        s.cmd()
+            .args(["get", "alice@contoso.com", "-s", size, "-o", &name])
+            .assert()
+            .success();
+        let info = image_info(&s.path(&name));
+        assert_eq!(
+            (info.format, info.width, info.height),
+            (Format::Jpeg, width, height)
+        );
+        assert_eq!(
+            std::fs::read(s.path(&name)).unwrap(),
+            s.server.photo_bytes(size, 0)
+        );
+    }
+    let request = &s.server.requests()[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.header("content-type"),
+        Some("text/xml; charset=utf-8")
+    );
+    let body = String::from_utf8_lossy(&request.body);
+    assert!(
+        body.contains(r#"<t:RequestServerVersion Version="Exchange2013"/>"#),
+        "{body}"
+    );
+    assert!(body.contains("<m:Email>alice@contoso.com</m:Email>"));
+}
+
+#[test]
+fn rest_photo_at_several_sizes() {
+    let s = Setup::new();
+    for (size, width, height) in SIZES {
+        let name = format!("rest-{size}.jpg");
+        s.cmd()
+            .args([
+                "get",
+                "bob+tag@contoso.com",
+                "--protocol",
+                "rest",
+                "-s",
+                size,
+                "-o",
+                &name,
+            ])
+            .assert()
+            .success();
+        let info = image_info(&s.path(&name));
+        assert_eq!((info.width, info.height), (width, height));
+    }
+    let request = &s.server.requests()[0];
+    assert_eq!(request.method, "GET");
+    assert!(
+        request.query.contains("email=bob%2Btag%40contoso.com"),
+        "{}",
+        request.query
+    );
+    assert!(!request.query.contains("fallbackToClearImage"));
+    assert_eq!(request.email.as_deref(), Some("bob+tag@contoso.com"));
+}
+
+#[test]
+fn default_output_name_uses_the_real_format() {
+    let s = Setup::new();
+    s.cmd()
+        .args(["get", "Carol@Contoso.com"])
+        .assert()
+        .success();
+    s.cmd()
+        .args(["get", "png-dave@contoso.com", "-s", "120"])
+        .assert()
+        .success();
+    assert_eq!(
+        s.files(),
+        ["Carol@Contoso.com.jpg", "png-dave@contoso.com.png"]
+    );
+    assert_eq!(
+        image_info(&s.path("png-dave@contoso.com.png")).format,
+        Format::Png
+    );
+}
+
+#[test]
+fn content_type_mismatch_is_reported() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args(["get", "png@contoso.com", "-o", "x.png"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains("said image/jpeg but sent image/png"), "{err}");
+}
+
+#[test]
+fn server_sends_another_size_than_asked() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "small@contoso.com",
+            "-s",
+            "648",
+            "-o",
+            "s.jpg",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["width"], 96);
+    assert_eq!(record["height"], 96);
+}
+
+#[test]
+fn unchanged_on_both_forms_writes_nothing() {
+    let s = Setup::new();
+    let etag = ews_standin::etag_for("alice@contoso.com", "HR240x240", 0);
+    for protocol in ["soap", "rest"] {
+        let out = s
+            .cmd()
+            .args([
+                "get",
+                "alice@contoso.com",
+                "-s",
+                "240",
+                "-o",
+                "a.jpg",
+                "--protocol",
+                protocol,
+            ])
+            .args(["--if-none-match", etag.trim_matches('"'), "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(record["status"], "unchanged");
+        assert_eq!(record["etag"], etag.trim_matches('"'));
+        assert!(s.files().is_empty(), "{:?}", s.files());
+    }
+    for request in s.server.requests() {
+        assert_eq!(request.header("if-none-match"), Some(etag.as_str()));
+    }
+    // A stale ETag fetches the photo.
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "a.jpg",
+            "--if-none-match",
+            "\"old\"",
+        ])
+        .assert()
+        .success();
+    assert_eq!(s.files(), ["a.jpg"]);
+}
+
+#[test]
+fn no_photo_is_exit_3_on_both_forms() {
+    let s = Setup::new();
+    for email in [
+        "nophoto@contoso.com",
+        "nophotoempty@contoso.com",
+        "mailboxgone@contoso.com",
+        "clear@contoso.com",
+    ] {
+        for protocol in ["soap", "rest"] {
+            let out = s
+                .cmd()
+                .args(["get", email, "-o", "x.jpg", "--protocol", protocol])
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "{email} {protocol}: {}",
+                stderr_of(&out)
+            );
+            assert!(
+                stderr_of(&out).contains("has no photo"),
+                "{}",
+                stderr_of(&out)
+            );
+        }
+    }
+    assert!(s.files().is_empty());
+}
+
+#[test]
+fn server_failure_500_empty() {
+    let s = Setup::new();
+    let out = s.cmd().args(["get", "fail@contoso.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("failed or does not know this address"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn busy_answers_are_retried_then_succeed() {
+    let s = Setup::new();
+    for email in ["busyfault-2@contoso.com", "busyerror-2@contoso.com"] {
+        let out = s
+            .cmd()
+            .args(["get", email, "-o", "b.jpg"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{email}: {}", stderr_of(&out));
+        assert_eq!(s.server.requests_for(email), 3);
+        let err = stderr_of(&out);
+        assert!(err.contains("server busy (ErrorServerBusy"), "{err}");
+        assert!(err.contains("as it asked (retry 2 of 3)"), "{err}");
+    }
+    // 503 without a hint: exponential back-off.
+    let out = s
+        .cmd()
+        .args(["get", "busy503-1@contoso.com", "-o", "c.jpg"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("server busy (HTTP 503)"));
+}
+
+#[test]
+fn busy_gives_up_with_exit_5() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "busyfault-99@contoso.com",
+            "--retries",
+            "2",
+            "-o",
+            "x.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    assert_eq!(s.server.requests_for("busyfault-99@contoso.com"), 3);
+    assert!(stderr_of(&out).contains("try again later"));
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "busyerror-99@contoso.com",
+            "--retries",
+            "0",
+            "--protocol",
+            "rest",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(s.files().is_empty());
+}
+
+#[test]
+fn unauthorized_with_several_challenges_names_them() {
+    let s = Setup::with(Options {
+        auth: Auth::Challenge(vec![
+            "Negotiate".into(),
+            "Kerberos".into(),
+            "NTLM".into(),
+            "Basic realm=\"mail.contoso.com\"".into(),
+        ]),
+        ..Default::default()
+    });
+    let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("401 Unauthorized: the server offers Negotiate, Kerberos, NTLM, Basic"),
+        "{err}"
+    );
+    assert!(err.contains("--auth basic"), "{err}");
+    // With Windows authentication only, the message says so.
+    let s = Setup::with(Options {
+        auth: Auth::Challenge(vec!["Negotiate, NTLM".into()]),
+        ..Default::default()
+    });
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "--protocol", "rest"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr_of(&out).contains("Negotiate, NTLM"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+fn basic_server() -> Setup {
+    Setup::with(Options {
+        auth: Auth::Basic {
+            user: "CONTOSO\\jdoe".into(),
+            password: "S3cr3t-pw-xyz".into(),
+        },
+        ..Default::default()
+    })
+}
+
+#[test]
+fn basic_auth_auto_and_explicit() {
+    let s = basic_server();
+    for auth in ["auto", "basic"] {
+        s.cmd()
+            .args([
+                "get",
+                "alice@contoso.com",
+                "-o",
+                "a.jpg",
+                "--auth",
+                auth,
+                "--allow-insecure-auth",
+            ])
+            .env("EWS_USER", "CONTOSO\\jdoe")
+            .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
+            .assert()
+            .success();
+    }
+    // The password from a file and from stdin.
+    std::fs::write(s.path("pw"), "S3cr3t-pw-xyz\n").unwrap();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "b.jpg",
+            "-u",
+            "CONTOSO\\jdoe",
+            "--password-file",
+            "pw",
+            "--allow-insecure-auth",
+        ])
+        .assert()
+        .success();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "c.jpg",
+            "-u",
+            "CONTOSO\\jdoe",
+            "--password-stdin",
+            "--allow-insecure-auth",
+        ])
+        .write_stdin("S3cr3t-pw-xyz\n")
+        .assert()
+        .success();
+}
+
+#[test]
+fn wrong_password_is_exit_4_and_tried_once() {
+    let s = basic_server();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--auth",
+            "basic",
+            "--allow-insecure-auth",
+            "-u",
+            "CONTOSO\\jdoe",
+        ])
+        .env("EWS_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("tried Basic") && err.contains("rejected the user name or password"),
+        "{err}"
+    );
+    // One attempt only: repeating a wrong password locks accounts.
+    assert_eq!(s.server.requests().len(), 1);
+}
+
+#[test]
+fn basic_over_plain_http_is_refused() {
+    let s = basic_server();
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "--auth", "basic", "-u", "x"])
+        .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--allow-insecure-auth"));
+    assert!(s.server.requests().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn bearer_token_from_env_and_file() {
+    let s = Setup::with(Options {
+        auth: Auth::Bearer {
+            token: "tok-abc.def".into(),
+        },
+        ..Default::default()
+    });
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "a.jpg",
+            "--allow-insecure-auth",
+        ])
+        .env("EWS_TOKEN", "tok-abc.def")
+        .assert()
+        .success();
+    std::fs::write(s.path("token"), "tok-abc.def\n").unwrap();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "b.jpg",
+            "--auth",
+            "bearer",
+            "--token-file",
+            "token",
+            "--allow-insecure-auth",
+        ])
+        .assert()
+        .success();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--auth",
+            "bearer",
+            "--allow-insecure-auth",
+        ])
+        .env("EWS_TOKEN", "expired")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr_of(&out).contains("rejected the token (invalid_token)"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn verbose_output_never_shows_secrets() {
+    let s = basic_server();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-vv",
+            "-o",
+            "a.jpg",
+            "--allow-insecure-auth",
+            "-u",
+            "CONTOSO\\jdoe",
+        ])
+        .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+    assert!(all.contains("> Authorization: Basic <redacted>"), "{all}");
+    assert!(all.contains("< HTTP 200"));
+    assert!(
+        all.contains("characters of base64]"),
+        "picture data is shortened"
+    );
+    // Neither the password nor its Basic encoding.
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("CONTOSO\\jdoe:S3cr3t-pw-xyz");
+    assert!(
+        !all.contains("S3cr3t-pw-xyz") && !all.contains(&encoded),
+        "{all}"
+    );
+    // Nor a wrong one, in a failure message.
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-vv",
+            "--allow-insecure-auth",
+            "-u",
+            "CONTOSO\\jdoe",
+            "--json",
+        ])
+        .env("EWS_PASSWORD", "Wr0ng-pw-qqq")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+    assert!(!all.contains("Wr0ng-pw-qqq"), "{all}");
+
+    let s = Setup::with(Options {
+        auth: Auth::Bearer {
+            token: "tok-SECRET-123".into(),
+        },
+        ..Default::default()
+    });
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-vv",
+            "-o",
+            "a.jpg",
+            "--allow-insecure-auth",
+        ])
+        .env("EWS_TOKEN", "tok-SECRET-123")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+    assert!(all.contains("> Authorization: Bearer <redacted>"), "{all}");
+    assert!(!all.contains("tok-SECRET-123"), "{all}");
+}
+
+#[test]
+fn damaged_answers_leave_no_file() {
+    let s = Setup::new();
+    for (email, protocol, expect) in [
+        ("truncated@contoso.com", "soap", "not valid base64"),
+        ("truncated@contoso.com", "rest", "incomplete or damaged"),
+        ("notimage@contoso.com", "soap", "not an image"),
+        ("notimage@contoso.com", "rest", "not an image"),
+    ] {
+        let out = s
+            .cmd()
+            .args(["get", email, "-o", "x.jpg", "--protocol", protocol])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{email} {protocol}");
+        assert!(
+            stderr_of(&out).contains(expect),
+            "{email} {protocol}: {}",
+            stderr_of(&out)
+        );
+        assert!(s.files().is_empty(), "{:?}", s.files());
+    }
+}
+
+#[test]
+fn oversized_body_is_refused() {
+    let s = Setup::new();
+    for protocol in ["soap", "rest"] {
+        let out = s
+            .cmd()
+            .args([
+                "get",
+                "huge@contoso.com",
+                "-o",
+                "x.jpg",
+                "--protocol",
+                protocol,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr_of(&out).contains("more than 20971520 bytes"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    assert!(s.files().is_empty());
+}
+
+#[test]
+fn unreachable_port_is_exit_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tool()
+        .current_dir(dir.path())
+        .args(["get", "alice@contoso.com", "--url", &closed_port_url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        stderr_of(&out).contains("connection refused"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn stdout_output_carries_only_the_image() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "-s", "240", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, s.server.photo_bytes("HR240x240", 0));
+    assert!(s.files().is_empty());
+}
+
+#[test]
+fn no_clobber_keeps_the_existing_file() {
+    let s = Setup::new();
+    std::fs::write(s.path("a.jpg"), "precious").unwrap();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "a.jpg",
+            "--no-clobber",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(s.path("a.jpg")).unwrap(),
+        "precious"
+    );
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["status"], "skipped");
+    assert!(s.server.requests().is_empty(), "no request for a kept file");
+    // Without it, the file is replaced.
+    s.cmd()
+        .args(["get", "alice@contoso.com", "-o", "a.jpg"])
+        .assert()
+        .success();
+    assert_eq!(image_info(&s.path("a.jpg")).format, Format::Jpeg);
+}
+
+#[test]
+fn format_png_converts() {
+    let s = Setup::new();
+    s.cmd()
+        .args(["get", "alice@contoso.com", "-s", "120", "--format", "png"])
+        .assert()
+        .success();
+    assert_eq!(s.files(), ["alice@contoso.com.png"]);
+    let info = image_info(&s.path("alice@contoso.com.png"));
+    assert_eq!(
+        (info.format, info.width, info.height),
+        (Format::Png, 120, 120)
+    );
+}
+
+#[test]
+fn json_record_has_every_field() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-s",
+            "HR360x360",
+            "-o",
+            "a.jpg",
+            "--json",
+            "--protocol",
+            "rest",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 1, "one record: {text}");
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["email"], "alice@contoso.com");
+    assert_eq!(r["status"], "fetched");
+    assert_eq!(r["path"], "a.jpg");
+    assert_eq!(r["bytes"], s.server.photo_bytes("HR360x360", 0).len());
+    assert_eq!(r["content_type"], "image/jpeg");
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(360), Some(360))
+    );
+    let etag = ews_standin::etag_for("alice@contoso.com", "HR360x360", 0);
+    assert_eq!(r["etag"], etag.trim_matches('"'));
+    assert!(r["expires"].as_str().unwrap().ends_with("GMT"));
+    assert_eq!(r["exit_code"], 0);
+    // A failure is a record too, with its exit code.
+    let out = s
+        .cmd()
+        .args(["get", "nophoto@contoso.com", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (r["status"].as_str(), r["exit_code"].as_i64()),
+        (Some("no-photo"), Some(3))
+    );
+}
+
+#[test]
+fn usage_errors_are_exit_2_before_any_request() {
+    let s = Setup::new();
+    for args in [
+        vec!["get", "not-an-address"],
+        vec!["get", "a@b@c"],
+        vec!["get", "alice@contoso.com", "-s", "HR97x97"],
+        vec![
+            "get",
+            "alice@contoso.com",
+            "--server-version",
+            "Exchange2010",
+        ],
+        vec!["get", "alice@contoso.com", "--url", "ftp://x/EWS"],
+        vec!["get", "alice@contoso.com", "--ca-cert", "missing.pem"],
+    ] {
+        let out = s.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
+    let out = tool().args(["get", "alice@contoso.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("EWS_URL"));
+    assert!(s.server.requests().is_empty());
+}
+
+#[test]
+fn html_login_page_and_redirects() {
+    let s = Setup::with(Options {
+        auth: Auth::Bearer {
+            token: "tok-redirect".into(),
+        },
+        ..Default::default()
+    });
+    let run = |email: &str| {
+        s.cmd()
+            .args(["get", email, "--allow-insecure-auth", "--auth", "bearer"])
+            .env("EWS_TOKEN", "tok-redirect")
+            .output()
+            .unwrap()
+    };
+    let out = run("html@contoso.com");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("HTML page"), "{}", stderr_of(&out));
+    // To another host: not followed, credentials not sent there.
+    let out = run("redirect@contoso.com");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("another host, http://localhost:"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(s.server.requests_for("redirect@contoso.com"), 1);
+    // A loop ends.
+    let out = run("loop@contoso.com");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("redirect loop"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(s.files().is_empty());
+}
+
+#[test]
+fn access_denied_is_exit_4() {
+    let s = Setup::new();
+    for protocol in ["soap", "rest"] {
+        let out = s
+            .cmd()
+            .args(["get", "denied@contoso.com", "--protocol", protocol])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    }
+}
+
+#[test]
+fn wrapped_response_shape_is_understood() {
+    let s = Setup::new();
+    s.cmd()
+        .args(["get", "wrapped@contoso.com", "-s", "64", "-o", "w.jpg"])
+        .assert()
+        .success();
+    assert_eq!(image_info(&s.path("w.jpg")).width, 64);
+}
+
+#[test]
+fn stdout_to_a_closed_pipe_exits_quietly() {
+    let s = Setup::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ews-photo"))
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-s",
+            "648",
+            "-o",
+            "-",
+            "--url",
+            &s.server.url(),
+        ])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("panicked"));
+}
