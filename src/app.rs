@@ -69,7 +69,66 @@ impl Console {
 pub fn run(cli: Cli, console: Console) -> Result<(), Error> {
     match cli.command {
         Command::Get(args) => get(&cli.connection, cli.verbose, &args, console),
+        Command::Completions { shell } => {
+            print_generated(&completion(shell));
+            Ok(())
+        }
+        Command::Man => {
+            print_generated(&man_page());
+            Ok(())
+        }
     }
+}
+
+/// The completion script for a shell.
+pub fn completion(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ews-photo", &mut out);
+    out
+}
+
+/// The man page, in roff: the tool, then a section per subcommand with its
+/// synopsis, options and examples.
+pub fn man_page() -> Vec<u8> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let mut out = Vec::new();
+    let render = |man: clap_mangen::Man, out: &mut Vec<u8>, whole: bool| {
+        let result = if whole {
+            man.render(out)
+        } else {
+            let mut part = Vec::new();
+            man.render_synopsis_section(&mut part)
+                .and_then(|()| man.render_description_section(&mut part))
+                .and_then(|()| man.render_options_section(&mut part))
+                .and_then(|()| man.render_extra_section(&mut part))
+                .map(|()| {
+                    // Subsections under the command's own heading.
+                    let text = String::from_utf8_lossy(&part)
+                        .replace(".SH SYNOPSIS", ".SS Synopsis")
+                        .replace(".SH DESCRIPTION", ".SS Description")
+                        .replace(".SH OPTIONS", ".SS Options")
+                        .replace(".SH EXTRA", ".SS More");
+                    out.extend_from_slice(text.as_bytes());
+                })
+        };
+        result.expect("rendering to memory cannot fail");
+    };
+    render(clap_mangen::Man::new(command.clone()), &mut out, true);
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("ews-photo {}", sub.get_name());
+        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        let sub = sub.clone().bin_name(name);
+        render(clap_mangen::Man::new(sub), &mut out, false);
+    }
+    out
+}
+
+fn print_generated(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (| head) is not an error worth reporting.
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
 }
 
 /// Builds the client configuration from the connection options and the environment.

@@ -83,6 +83,29 @@ pub enum Command {
         "5 busy, 6 unreachable, 130 interrupted."
     ))]
     Get(GetArgs),
+
+    /// Print a shell completion script.
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  ews-photo completions bash > ~/.local/share/bash-completion/completions/ews-photo\n",
+        "  ews-photo completions zsh > ~/.zfunc/_ews-photo\n",
+        "  ews-photo completions fish > ~/.config/fish/completions/ews-photo.fish\n",
+        "  ews-photo completions powershell >> $PROFILE"
+    ))]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  ews-photo man > ~/.local/share/man/man1/ews-photo.1\n",
+        "  ews-photo man | man -l -\n",
+        "  ews-photo man | groff -man -Tutf8 | less"
+    ))]
+    Man,
 }
 
 /// `ews-photo get`.
@@ -93,7 +116,7 @@ pub struct GetArgs {
     pub email: String,
 
     /// Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width.
-    #[arg(short, long, value_name = "SIZE", default_value = "HR96x96", value_parser = parse_size)]
+    #[arg(short, long, value_name = "SIZE", default_value = "HR96x96", value_parser = SizeParser)]
     pub size: PhotoSize,
 
     /// Where to write: a file, or - for stdout. Default: EMAIL.EXT in the current folder,
@@ -224,9 +247,41 @@ pub enum ProtocolArg {
     Rest,
 }
 
-fn parse_size(text: &str) -> Result<PhotoSize, String> {
-    text.parse()
-        .map_err(|e: crate::size::UnknownSize| e.to_string())
+/// Parses sizes forgivingly (`240`, `hr240x240`) but offers the exact codes to
+/// shell completion.
+#[derive(Clone, Copy, Debug)]
+struct SizeParser;
+
+impl clap::builder::TypedValueParser for SizeParser {
+    type Value = PhotoSize;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<PhotoSize, clap::Error> {
+        value
+            .to_string_lossy()
+            .parse()
+            .map_err(|e: crate::size::UnknownSize| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!("invalid value for '--size <SIZE>': {e}\n"),
+                )
+                .with_cmd(cmd)
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            PhotoSize::ALL
+                .into_iter()
+                .map(|size| clap::builder::PossibleValue::new(size.code())),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,141 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ews_photo_global_optspecs
+    string join \n url= u/user= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+end
+
+function __fish_ews_photo_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ews_photo_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ews_photo_using_subcommand
+    set -l cmd (__fish_ews_photo_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "get" -d 'Fetch one user\'s photo'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s s -l size -d 'Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width' -r -f -a "HR48x48\t''
+HR64x64\t''
+HR96x96\t''
+HR120x120\t''
+HR240x240\t''
+HR360x360\t''
+HR432x432\t''
+HR504x504\t''
+HR648x648\t''
+HR1024xN\t''
+HR1920xN\t''"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s o -l output -d 'Where to write: a file, or - for stdout. Default: EMAIL.EXT in the current folder, the extension from the real image format' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l format -d 'Convert to this format (keep: write what the server sent)' -r -f -a "keep\t'Whatever the server sent (normally JPEG)'
+jpeg\t'JPEG'
+png\t'PNG'
+webp\t'WebP (lossless)'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s n -l no-clobber -d 'Keep an existing output file instead of replacing it'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l json -d 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "get" -d 'Fetch one user\'s photo'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

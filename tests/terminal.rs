@@ -1,0 +1,119 @@
+//! Terminal manners: colour only on a terminal and never with NO_COLOR, -q,
+//! and nothing but data on stdout.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn quiet_prints_nothing_but_errors() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "-q", "-o", "a.jpg"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    // Busy warnings are suppressed too, errors are not.
+    let out = s
+        .cmd()
+        .args(["get", "busyfault-1@contoso.com", "-q", "-o", "b.jpg"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    let out = s
+        .cmd()
+        .args(["get", "nophoto@contoso.com", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(stderr_of(&out).lines().count(), 1, "{}", stderr_of(&out));
+    assert!(stderr_of(&out).starts_with("ews-photo: error: "));
+}
+
+#[test]
+fn stdout_carries_only_data() {
+    let s = Setup::new();
+    for args in [
+        vec!["get", "alice@contoso.com", "-o", "a.jpg"],
+        vec!["get", "alice@contoso.com", "-o", "a.jpg", "-vv"],
+        vec!["get", "nophoto@contoso.com", "-v"],
+        vec!["get", "busyfault-1@contoso.com", "-o", "b.jpg"],
+    ] {
+        let out = s.cmd().args(&args).output().unwrap();
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} wrote to stdout: {}",
+            stdout_of(&out)
+        );
+        assert!(!out.stderr.is_empty(), "{args:?}: messages go to stderr");
+    }
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "-o", "c.jpg", "--json", "-v"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 1);
+    serde_json::from_str::<serde_json::Value>(&text).expect("only the JSON record");
+}
+
+#[test]
+fn no_colour_when_not_a_terminal() {
+    let s = Setup::new();
+    let out = s.cmd().args(["get", "fail@contoso.com"]).output().unwrap();
+    assert!(!out.stderr.contains(&0x1b), "{}", stderr_of(&out));
+}
+
+/// Runs the tool with a pseudo-terminal on stderr (util-linux `script`).
+fn on_a_terminal(s: &Setup, no_color: bool) -> Option<String> {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux script is not installed");
+        return None;
+    }
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    let command = format!(
+        "{} get fail@contoso.com --url {} -o /dev/null",
+        binary.display(),
+        s.server.url()
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(s.dir.path());
+    for var in [
+        "NO_COLOR",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        script.env_remove(var);
+    }
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script.output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let s = Setup::new();
+    if let Some(text) = on_a_terminal(&s, false) {
+        assert!(text.contains("\u{1b}[1;31merror:\u{1b}[0m"), "{text:?}");
+    }
+    if let Some(text) = on_a_terminal(&s, true) {
+        assert!(
+            text.contains("error:") && !text.contains('\u{1b}'),
+            "{text:?}"
+        );
+    }
+}
