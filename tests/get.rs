@@ -838,3 +838,30 @@ fn stdout_to_a_closed_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(!stderr_of(&out).contains("panicked"));
 }
+
+#[cfg(unix)]
+#[test]
+fn photos_get_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022; '{}' get alice@contoso.com -q -o a.jpg --url '{}'",
+            binary.display(),
+            s.server.url()
+        ))
+        .current_dir(s.dir.path())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mode = std::fs::metadata(s.path("a.jpg"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+}

@@ -422,7 +422,7 @@ fn request_matches_the_documented_example() {
 #[test]
 fn server_version_is_checked() {
     assert!(check_server_version("Exchange2013").is_ok());
-    assert!(check_server_version("V2018_01_08").is_ok());
+    assert!(check_server_version("V2017_07_11").is_ok());
     let err = check_server_version("Exchange2010").unwrap_err();
     assert!(err.contains("Exchange2013"), "{err}");
 }
