@@ -5,6 +5,14 @@ use ews_photo::cli::Cli;
 use ews_photo::error::{Error, exit};
 
 fn main() {
+    // A file-size limit (ulimit -f) must fail the write with EFBIG, which is
+    // reported and cleaned up, rather than kill the process and leave a
+    // partial file behind.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let console = Console::new(cli.quiet);
     // Ctrl-C: remove any file still being written, then leave with 130.

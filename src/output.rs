@@ -28,13 +28,27 @@ pub enum OutputError {
     )]
     Terminal,
     /// Any other I/O failure.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {source}{}", path.display(), advice(source))]
     Io {
         /// The file (or `-` for stdout).
         path: PathBuf,
         /// The cause.
         source: io::Error,
     },
+}
+
+/// What to check for common write failures.
+fn advice(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => "; check that you may write to that folder",
+        io::ErrorKind::ReadOnlyFilesystem => "; the file system is read-only",
+        io::ErrorKind::StorageFull => "; the disk is full",
+        io::ErrorKind::FileTooLarge => {
+            "; the disk is full or a file-size limit (ulimit -f) applies"
+        }
+        io::ErrorKind::QuotaExceeded => "; the disk quota is used up",
+        _ => "",
+    }
 }
 
 impl OutputError {

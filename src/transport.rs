@@ -212,6 +212,13 @@ impl Transport {
             ureq::Error::Protocol(e) => format!("the server broke HTTP ({e})"),
             other => other.to_string(),
         };
+        let reason = if reason.contains("certificate") && !reason.contains("--ca-cert") {
+            format!(
+                "{reason}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
+            )
+        } else {
+            reason
+        };
         TransportError::Unreachable { url, reason }
     }
 }

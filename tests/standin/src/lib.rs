@@ -57,12 +57,21 @@
 //! | `loop` | 302 to the very same URL, forever | same |
 //! | `denied` | 200 `ResponseClass="Error"`, `ErrorAccessDenied` | 403 empty |
 //! | `mailboxgone` | 200 `ResponseClass="Error"`, `ErrorNonExistentMailbox` | 404 empty |
+//! | `shortbody` | success whose `Content-Length` is 4 KiB more than the body; then the connection closes | same |
+//! | `gzipbomb` | 200 `Content-Encoding: gzip`, 1 GiB of zeros in ~1 MiB | same, as `image/jpeg` |
+//! | `doctype` | 200 with a DOCTYPE and the "billion laughs" entities | same |
+//! | `deep` | 200 with 200,000 nested elements in the body | same |
+//!
+//! [`tls::TlsFront`] puts TLS in front of a server, with a test CA and a
+//! valid, wrong-host or expired certificate.
 //!
 //! Busy counters are per address (case-insensitive) across the server's life;
 //! only requests that pass authentication and validation count.
 //! `If-None-Match` is honoured by every scenario that serves content
 //! (default, `small`, `png`, `clear`, `notimage`, `truncated`, `wrapped`,
 //! `huge`, `stall`).
+
+pub mod tls;
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -119,6 +128,56 @@ const LOGIN_PAGE: &str = "<!DOCTYPE html>\r\n<html><head><title>Sign in</title><
 <label>User name <input name=\"username\"></label>\
 <label>Password <input name=\"password\" type=\"password\"></label>\
 <input type=\"submit\" value=\"Sign in\"></form></body></html>\r\n";
+
+/// The "billion laughs" entity expansion, inside a SOAP envelope.
+const BILLION_LAUGHS: &str = concat!(
+    "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n",
+    " <!ENTITY lol \"lol\">\n",
+    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n",
+    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n",
+    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n",
+    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n",
+    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n",
+    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n",
+    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n",
+    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n",
+    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n",
+    "]>\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>",
+    "<GetUserPhotoResponse ResponseClass=\"Success\" xmlns=\"http://schemas.microsoft.com/exchange/services/2006/messages\">",
+    "<ResponseCode>&lol9;</ResponseCode><HasChanged>true</HasChanged><PictureData/>",
+    "</GetUserPhotoResponse></s:Body></s:Envelope>"
+);
+
+/// A SOAP envelope whose body nests `depth` elements.
+fn deep_xml(depth: usize) -> String {
+    let mut xml = String::with_capacity(depth * 8 + 200);
+    xml.push_str("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>");
+    for _ in 0..depth {
+        xml.push_str("<a>");
+    }
+    for _ in 0..depth {
+        xml.push_str("</a>");
+    }
+    xml.push_str("</s:Body></s:Envelope>");
+    xml
+}
+
+/// 1 GiB of zeros, gzip-compressed to about 1 MiB: harmless unless decompressed.
+fn gzip_bomb() -> Vec<u8> {
+    static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+    BOMB.get_or_init(|| {
+        use flate2::{Compression, write::GzEncoder};
+        // A gzip stream may hold several members, decompressed one after the
+        // other: 1,024 copies of one compressed MiB make a GiB.
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder
+            .write_all(&vec![0u8; 1024 * 1024])
+            .expect("in memory");
+        let member = encoder.finish().expect("in memory");
+        member.repeat(1024)
+    })
+    .clone()
+}
 
 const CHALLENGE_PAGE: &str = "<html><head><title>Error Message</title></head><body>\
 <h1>Error Code: 401 Unauthorized. The server requires authorization to fulfill the request. \
@@ -591,6 +650,8 @@ enum Action {
     },
     /// Headers announce the full body, half of it is sent, then silence.
     Stall(Reply),
+    /// Headers announce 4 KiB more than the body; the body, then the connection closes.
+    Short(Reply),
     /// Chunked body of `A`s forever.
     Endless(Reply),
 }
@@ -723,6 +784,13 @@ fn write_action(inner: &Inner, w: &mut TcpStream, action: Action, close: bool) -
             }
             Ok(false)
         }
+        Action::Short(r) => {
+            let mut out = head_bytes(r.status, &r.headers, Some(r.body.len() + 4096), true);
+            out.extend_from_slice(&r.body);
+            w.write_all(&out)?;
+            w.flush()?;
+            Ok(false)
+        }
         Action::Endless(r) => {
             w.write_all(&head_bytes(r.status, &r.headers, None, close))?;
             let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
@@ -768,11 +836,19 @@ enum Scenario {
     Loop,
     Denied,
     MailboxGone,
+    ShortBody,
+    GzipBomb,
+    Doctype,
+    Deep,
 }
 
 /// Prefixes, longest first so that `nophotoempty` wins over `nophoto`.
-const PREFIXES: [(&str, Scenario); 20] = [
+const PREFIXES: [(&str, Scenario); 24] = [
     ("nophotoempty", Scenario::NoPhotoEmpty),
+    ("shortbody", Scenario::ShortBody),
+    ("gzipbomb", Scenario::GzipBomb),
+    ("doctype", Scenario::Doctype),
+    ("deep", Scenario::Deep),
     ("mailboxgone", Scenario::MailboxGone),
     ("busyfault-", Scenario::BusyFault(1)),
     ("busyerror-", Scenario::BusyError(1)),
@@ -981,6 +1057,36 @@ impl Inner {
             Scenario::Html => {
                 return Action::Reply(Reply::new(200).body("text/html; charset=utf-8", LOGIN_PAGE));
             }
+            Scenario::ShortBody => {
+                let bytes = self.picture(size, 0, false);
+                return Action::Short(if soap {
+                    Reply::new(200).xml(soap_photo(
+                        true,
+                        Some(&B64.encode(bytes.as_slice())),
+                        Some("image/jpeg"),
+                    ))
+                } else {
+                    Reply::new(200).body("image/jpeg", bytes.to_vec())
+                });
+            }
+            Scenario::GzipBomb => {
+                return Action::Reply(
+                    Reply::new(200)
+                        .body(
+                            if soap {
+                                "text/xml; charset=utf-8"
+                            } else {
+                                "image/jpeg"
+                            },
+                            gzip_bomb(),
+                        )
+                        .header("Content-Encoding", "gzip"),
+                );
+            }
+            Scenario::Doctype => {
+                return Action::Reply(Reply::new(200).xml(BILLION_LAUGHS.to_string()));
+            }
+            Scenario::Deep => return Action::Reply(Reply::new(200).xml(deep_xml(200_000))),
             Scenario::Redirect => {
                 return Action::Reply(
                     Reply::new(302)

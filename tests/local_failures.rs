@@ -1,0 +1,157 @@
+//! Local failures: where the photo cannot be written, the tool says why, exits
+//! 1 and leaves no partial or temporary file.
+
+mod common;
+
+use common::*;
+
+fn assert_clean(dir: &std::path::Path) {
+    let leftovers: Vec<String> = files_in(dir)
+        .into_iter()
+        .filter(|f| f.contains(".part") || f.starts_with(".ews-photo"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn output_folder_missing() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "-o", "nope/a.jpg"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("the folder nope does not exist"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn output_path_is_a_folder() {
+    let s = Setup::new();
+    std::fs::create_dir(s.path("photos")).unwrap();
+    let out = s
+        .cmd()
+        .args(["get", "alice@contoso.com", "-o", "photos"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("it is a folder"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(files_in(&s.path("photos")).is_empty());
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[cfg(unix)]
+#[test]
+fn output_folder_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let folder = s.path("ro");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // root ignores permissions: run the tool as nobody then (setpriv, util-linux).
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    let mut command = if is_root() {
+        std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary);
+        c
+    } else {
+        std::process::Command::new(&binary)
+    };
+    let out = command
+        .args(["get", "alice@contoso.com", "-o"])
+        .arg(folder.join("a.jpg"))
+        .args(["--url", &s.server.url()])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("Permission denied"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(stderr_of(&out).contains("check that you may write to that folder"));
+    assert!(files_in(&folder).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn disk_full_or_file_size_limit() {
+    let s = Setup::new();
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    // 4 blocks of 512 bytes: far less than a 648×648 photo.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 4; exec '{}' get alice@contoso.com -s 648 -o a.jpg --url '{}'",
+            binary.display(),
+            s.server.url()
+        ))
+        .current_dir(s.dir.path())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("file-size limit"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(s.files().is_empty(), "{:?}", s.files());
+    assert_clean(s.dir.path());
+}
+
+#[test]
+fn interrupted_get_leaves_no_partial_file() {
+    // Ctrl-C while the answer is still arriving (the stall scenario).
+    let s = Setup::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ews-photo"))
+        .args([
+            "get",
+            "stall@contoso.com",
+            "-o",
+            "x.jpg",
+            "--url",
+            &s.server.url(),
+        ])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .current_dir(s.dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the request reached the server, then interrupt.
+    for _ in 0..500 {
+        if s.server.requests_for("stall@contoso.com") > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(s.files().is_empty(), "{:?}", s.files());
+}
