@@ -1,6 +1,6 @@
 //! Shared helpers for the end-to-end tests: run the built binary against the
 //! stand-in server, with a clean environment and a private working folder.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 
