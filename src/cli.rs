@@ -61,6 +61,8 @@ const AFTER_HELP: &str = concat!(
     "  NO_COLOR      no colour in messages\n\n",
     "Examples:\n",
     "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+    "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
+    "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
     "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
     "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
 );

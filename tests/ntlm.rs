@@ -57,6 +57,10 @@ struct Opts {
     v1: bool,
     /// Make the acceptor expect the binding of another certificate.
     wrong_binding: bool,
+    /// The schemes a 401 offers (default `Negotiate,NTLM`).
+    schemes: Option<&'static str>,
+    /// Close each connection after this many photos.
+    close_after: u32,
 }
 
 struct NtlmServer {
@@ -122,6 +126,12 @@ impl NtlmServer {
         }
         if opts.v1 {
             cmd.arg("--v1");
+        }
+        if let Some(schemes) = opts.schemes {
+            cmd.args(["--schemes", schemes]);
+        }
+        if opts.close_after > 0 {
+            cmd.args(["--close-after", &opts.close_after.to_string()]);
         }
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -513,4 +523,220 @@ fn tls_wrong_channel_binding_is_rejected() {
     assert_eq!(n(&stats, "handshakes"), 0, "{stats}");
     let failures = stats["failures"].to_string();
     assert!(failures.contains("BadBindingsError"), "{failures}");
+}
+
+#[test]
+fn negotiate_only_server_gets_ntlm_inside_negotiate() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            schemes: Some("Negotiate"),
+            ..Default::default()
+        },
+    );
+    for auth in ["auto", "ntlm"] {
+        s.cmd()
+            .args([
+                "get",
+                "alice@contoso.com",
+                "-u",
+                "CONTOSO\\jdoe",
+                "--auth",
+                auth,
+            ])
+            .args(["-o", &format!("{auth}.jpg")])
+            .assert()
+            .success();
+    }
+    // The server takes tokens only in the Negotiate scheme.
+    assert_eq!(n(&s.stats(), "handshakes"), 2);
+}
+
+/// When the authenticated connection ends, the next request meets a 401 and
+/// the client authenticates once more on the new connection.
+#[test]
+fn lost_connection_is_authenticated_again() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            close_after: 5,
+            ..Default::default()
+        },
+    );
+    let mut client = s.client(AuthMethod::Auto);
+    for i in 0..20 {
+        assert_eq!(fetch(&mut client, &format!("user{i}@contoso.com")), s.photo);
+    }
+    let stats = s.stats();
+    assert_eq!(n(&stats, "photos"), 20, "{stats}");
+    assert_eq!(n(&stats, "handshakes"), 4, "{stats}");
+    for c in 1..=4 {
+        assert_eq!(
+            stats["per_connection"][c.to_string()]["handshakes"],
+            1,
+            "{stats}"
+        );
+    }
+}
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1; returns its URL and the
+/// CONNECT targets it tunnelled to.
+fn connect_proxy() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&tunnels);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let target = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(request.trim().to_string());
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    let _ = (&client).write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                (&client)
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                let mut down_write = client;
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_read, &mut down_write);
+                });
+                let mut buf = [0u8; 8192];
+                loop {
+                    // Bytes the BufReader already holds go first.
+                    let n = match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if up_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = up_write.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+/// Through an http:// proxy (CONNECT tunnel), TLS and the channel binding are
+/// end to end: Extended Protection still accepts it.
+#[test]
+fn tls_channel_binding_through_a_connect_proxy() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            ..Default::default()
+        },
+    );
+    let (proxy, tunnels) = connect_proxy();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-o",
+            "a.jpg",
+        ])
+        .args(["--proxy", &proxy])
+        .assert()
+        .success();
+    let tunnels = tunnels.lock().unwrap().clone();
+    assert_eq!(
+        tunnels,
+        [format!("CONNECT localhost:{} HTTP/1.1", s.port)],
+        "one tunnel for the whole handshake"
+    );
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
+    assert_eq!(stats["bindings"][0], stats["expected_binding"], "{stats}");
+}
+
+#[test]
+fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
+    let s = common::Setup::with(common::Options {
+        auth: common::Auth::Basic {
+            user: "CONTOSO\\jdoe".into(),
+            password: PASSWORD.into(),
+        },
+        ..Default::default()
+    });
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--auth",
+            "ntlm",
+            "-u",
+            "CONTOSO\\jdoe",
+        ])
+        .env("EWS_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("the server offers Basic") && err.contains("neither NTLM nor Negotiate"),
+        "{err}"
+    );
+    // Without a user, NTLM is not even tried and the message says what to give.
+    let s = common::Setup::with(common::Options {
+        auth: common::Auth::Challenge(vec!["Negotiate, NTLM".into()]),
+        ..Default::default()
+    });
+    let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(err.contains("for NTLM, give --user"), "{err}");
+}
+
+#[test]
+fn verbose_output_redacts_ntlm_tokens() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-v",
+            "-o",
+            "a.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(
+        err.matches("> Authorization: NTLM <redacted>").count(),
+        2,
+        "{err}"
+    );
+    assert!(!err.contains("TlRMTVNTUAAD"), "no type 3 in the log: {err}");
 }

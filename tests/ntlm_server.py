@@ -10,7 +10,8 @@ the acceptor checks the channel binding (tls-server-end-point, RFC 5929) like
 Extended Protection set to Require: missing, zero or wrong bindings fail.
 
 Usage: ntlm_server.py --users FILE --photo JPEG [--cert PEM --key PEM]
-                      [--binding-cert PEM] [--v1]
+                      [--binding-cert PEM] [--v1] [--schemes Negotiate,NTLM]
+                      [--close-after N]
 Prints "PORT <n>" on stdout once listening on 127.0.0.1. GET /stats returns
 the counters as JSON (no authentication needed).
 """
@@ -77,6 +78,8 @@ class Server(ThreadingHTTPServer):
     bindings = None  # GssChannelBindings
     photo_b64 = ""
     v1 = False
+    schemes = ["Negotiate", "NTLM"]
+    close_after = 0  # close each connection after this many photos (0: never)
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs in the connection's own thread.
@@ -117,11 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(
             401,
             b"<html><body>401 - Unauthorized</body></html>",
-            [
-                ("WWW-Authenticate", "Negotiate"),
-                ("WWW-Authenticate", "NTLM"),
-                ("Content-Type", "text/html"),
-            ],
+            [("WWW-Authenticate", s) for s in self.server.schemes] + [("Content-Type", "text/html")],
         )
 
     def do_GET(self):
@@ -141,8 +140,14 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["photos"] += 1
             STATS["per_connection"][self.conn_id]["photos"] += 1
+            served = STATS["per_connection"][self.conn_id]["photos"]
         body = SOAP.format(self.server.photo_b64).encode()
-        self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
+        headers = [("Content-Type", "text/xml; charset=utf-8")]
+        if self.server.close_after and served >= self.server.close_after:
+            # The authenticated connection ends: the client must authenticate again.
+            headers.append(("Connection", "close"))
+            self.close_connection = True
+        self.send(200, body, headers)
 
     def ews(self):
         header = self.headers.get("Authorization")
@@ -153,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.challenge_fresh()
             return
         scheme, _, token = header.partition(" ")
-        if scheme.lower() not in ("ntlm", "negotiate"):
+        if scheme.lower() not in [s.lower() for s in self.server.schemes]:
             self.challenge_fresh()
             return
         try:
@@ -225,6 +230,8 @@ def main():
         "(a test switch: the client's binding must then be rejected)",
     )
     parser.add_argument("--v1", action="store_true", help="send an NTLMv1-only challenge")
+    parser.add_argument("--schemes", default="Negotiate,NTLM", help="the schemes a 401 offers")
+    parser.add_argument("--close-after", type=int, default=0, help="close connections after N photos")
     args = parser.parse_args()
 
     os.environ["NTLM_USER_FILE"] = args.users
@@ -232,6 +239,8 @@ def main():
     with open(args.photo, "rb") as f:
         server.photo_b64 = base64.b64encode(f.read()).decode()
     server.v1 = args.v1
+    server.schemes = args.schemes.split(",")
+    server.close_after = args.close_after
     if args.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.cert, args.key)

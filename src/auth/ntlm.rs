@@ -662,12 +662,12 @@ impl Ntlm {
         };
         let bytes = BASE64_STANDARD.decode(token.trim()).map_err(|_| {
             AuthError::Protocol(format!(
-                "the server's {scheme} challenge is not base64; it may be Kerberos/SPNEGO, which ews-photo does not speak: try --auth ntlm"
+                "the server's {scheme} challenge is not base64; ews-photo sends raw NTLM tokens and cannot continue a Kerberos/SPNEGO exchange: ask for NTLM to be enabled on the EWS virtual directory, or use Basic over https or OAuth"
             ))
         })?;
         let challenge = ChallengeMessage::parse(&bytes).map_err(|why| {
             AuthError::Protocol(format!(
-                "the server's {scheme} challenge is not an NTLM CHALLENGE message ({why}); if the server wraps it in SPNEGO, try --auth ntlm"
+                "the server's {scheme} challenge is not an NTLM CHALLENGE message ({why}); ews-photo sends raw NTLM tokens and cannot continue a Kerberos/SPNEGO exchange: ask for NTLM to be enabled on the EWS virtual directory, or use Basic over https or OAuth"
             ))
         })?;
         if let Some(why) = challenge.v1_only() {
