@@ -224,6 +224,15 @@ impl Transport {
                     "timed out after {}; raise --timeout or check the network",
                     crate::client::human_duration(self.timeout)
                 ),
+                // rustls reports certificate problems through io::Error.
+                _ if e
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+                {
+                    format!(
+                        "TLS failed: {e}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
+                    )
+                }
                 _ => format!("{e}"),
             },
             ureq::Error::Tls(what) => format!("TLS failed: {what}"),

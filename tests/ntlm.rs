@@ -253,7 +253,9 @@ fn auto_picks_ntlm_and_writes_the_photo() {
         s.photo
     );
     let stats = s.stats();
-    // One process, one connection: 401, type 1, type 3 on the same socket.
+    // One process, one connection: 401, type 1, type 3 on the same socket
+    // (the second connection is the one asking for /stats).
+    assert_eq!(n(&stats, "connections"), 2, "{stats}");
     assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
     assert_eq!(stats["per_connection"]["1"]["handshakes"], 1, "{stats}");
     assert_eq!(stats["per_connection"]["1"]["photos"], 1, "{stats}");
@@ -488,6 +490,7 @@ fn tls_channel_binding_is_accepted_by_extended_protection() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("--ca-cert"), "{}", stderr_of(&out));
 }
 
 /// The acceptor really checks the binding: when it expects another
@@ -739,4 +742,26 @@ fn verbose_output_redacts_ntlm_tokens() {
         "{err}"
     );
     assert!(!err.contains("TlRMTVNTUAAD"), "no type 3 in the log: {err}");
+}
+
+/// A client whose credentials were refused never sends them again (as in a
+/// bulk run: each try would count towards the account lockout).
+#[test]
+fn rejected_credentials_are_not_tried_again() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let mut config = s.client(AuthMethod::Auto).config().clone();
+    config.credentials.password = PasswordSource::Given(Secret::new("wrong"));
+    let mut client = Client::new(config).unwrap();
+    for _ in 0..3 {
+        let err = client
+            .fetch(&PhotoRequest {
+                email: "alice@contoso.com".into(),
+                size: PhotoSize::Hr96,
+                if_none_match: None,
+            })
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 4, "{err}");
+    }
+    assert_eq!(n(&s.stats(), "authenticates"), 1);
 }

@@ -612,6 +612,9 @@ enum State {
     Authenticating,
     /// The connection is authenticated: requests go without a header.
     Authenticated,
+    /// The server refused the credentials: they are never sent again (each
+    /// try counts towards the account's lockout threshold).
+    Rejected,
 }
 
 /// The connection-bound NTLMv2 authenticator.
@@ -729,9 +732,12 @@ impl Authenticator for Ntlm {
             // A new request while a handshake was pending: start over.
             (State::Negotiating, None) => Ok(self.start()),
             (State::Authenticating, Some(_)) => {
-                self.state = State::Fresh;
+                self.state = State::Rejected;
                 Ok(Step::Failed)
             }
+            (State::Rejected, _) => Err(AuthError::Protocol(
+                "the server already rejected these NTLM credentials; ews-photo does not try them again (every try counts towards the account lockout threshold)".into(),
+            )),
             // The type 3 was answered with something other than 401: the
             // connection is authenticated and IIS keeps it so.
             (State::Authenticating | State::Authenticated, None) => {
@@ -744,7 +750,10 @@ impl Authenticator for Ntlm {
                 self.restarted = true;
                 Ok(self.start())
             }
-            (State::Authenticated, Some(_)) => Ok(Step::Failed),
+            (State::Authenticated, Some(_)) => {
+                self.state = State::Rejected;
+                Ok(Step::Failed)
+            }
         }
     }
 
@@ -994,6 +1003,22 @@ mod tests {
         assert_eq!(channel_bindings_hash(&sha256_rsa), expected);
     }
 
+    /// The DER walk on real certificates: SHA-256 and SHA-384 signatures.
+    #[test]
+    fn certificate_hash_of_generated_certificates() {
+        for (alg, len) in [
+            (&rcgen::PKCS_ECDSA_P256_SHA256, 32),
+            (&rcgen::PKCS_ECDSA_P384_SHA384, 48),
+        ] {
+            let key = rcgen::KeyPair::generate_for(alg).unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            assert_eq!(certificate_hash(cert.der()).len(), len);
+        }
+    }
+
     #[test]
     fn handshake_states() {
         let settings = NtlmSettings {
@@ -1032,10 +1057,14 @@ mod tests {
             auth.authorization(Some(&type2)).unwrap(),
             Step::Header(_)
         ));
-        // Rejected after the type 3.
+        // Rejected after the type 3, and never tried again.
         assert!(matches!(
             auth.authorization(Some(&bare)).unwrap(),
             Step::Failed
+        ));
+        assert!(matches!(
+            auth.authorization(None),
+            Err(AuthError::Protocol(m)) if m.contains("already rejected")
         ));
     }
 }
