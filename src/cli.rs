@@ -145,7 +145,7 @@ pub struct Connection {
     #[arg(short, long, env = "EWS_USER", global = true, value_name = "USER")]
     pub user: Option<String>,
 
-    /// The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain).
+    /// The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain).
     #[arg(long, env = "EWS_DOMAIN", global = true, value_name = "DOMAIN")]
     pub domain: Option<String>,
 

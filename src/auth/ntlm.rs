@@ -214,7 +214,7 @@ impl ChallengeMessage {
             None
         } else {
             Some(format!(
-                "the server's NTLM challenge lacks {}, so it could only be answered with NTLMv1 or LM, which ews-photo never sends (they are broken: a captured NTLMv1 exchange reveals the password hash); nothing was sent. Ask the Exchange administrator to require NTLMv2 (LmCompatibilityLevel 3 or higher), or use Basic over https or OAuth",
+                "the server's NTLM challenge lacks {}, so it could only be answered with NTLMv1 or LM, which ews-photo never sends (they are broken: a captured NTLMv1 exchange reveals the password hash); no answer was sent. Ask the Exchange administrator to require NTLMv2 (LmCompatibilityLevel 3 or higher), or use Basic over https or OAuth",
                 missing.join(" and ")
             ))
         }
