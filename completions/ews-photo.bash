@@ -47,7 +47,7 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --url --user --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get completions man help"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,10 @@ _ews__photo() {
                     return 0
                     ;;
                 -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -96,7 +100,7 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -146,7 +150,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --url --user --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +165,10 @@ _ews__photo() {
                     return 0
                     ;;
                 -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -195,7 +203,7 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -245,7 +253,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +317,10 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -340,7 +352,7 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -460,7 +472,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --url --user --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +487,10 @@ _ews__photo() {
                     return 0
                     ;;
                 -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -509,7 +525,7 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
                     return 0
                     ;;
                 --protocol)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n url= u/user= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n url= u/user= domain= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -26,10 +26,12 @@ end
 
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
@@ -41,7 +43,7 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -l retries -d 'Retries
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -69,10 +71,12 @@ webp\t'WebP (lossless)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
@@ -86,17 +90,19 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s n -l no-clob
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l json -d 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s V -l version -d 'Print version'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
@@ -108,17 +114,19 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l retr
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Basic (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
@@ -130,7 +138,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l retries -d '
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http://'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

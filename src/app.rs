@@ -191,12 +191,14 @@ pub fn client_config(
         auth: match connection.auth {
             AuthArg::Auto => AuthMethod::Auto,
             AuthArg::Basic => AuthMethod::Basic,
+            AuthArg::Ntlm => AuthMethod::Ntlm,
             AuthArg::Bearer => AuthMethod::Bearer,
         },
         credentials: Credentials {
             user: connection.user.clone().filter(|u| !u.is_empty()),
             password,
             token,
+            domain: connection.domain.clone().filter(|d| !d.is_empty()),
         },
         allow_insecure_auth: connection.allow_insecure_auth,
         retries: connection.retries,

@@ -14,8 +14,8 @@ use crate::PhotoSize;
     about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto)",
     long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
 (SOAP or its REST form) and write them to files or stdout.\n\n\
-Works with Exchange 2013, 2016, 2019 and SE on premises (Basic or OAuth) and with Exchange \
-Online (OAuth bearer tokens).",
+Works with Exchange 2013, 2016, 2019 and SE on premises (NTLMv2 with Extended Protection, \
+Basic or OAuth) and with Exchange Online (OAuth bearer tokens).",
     after_long_help = AFTER_HELP,
     propagate_version = true,
     max_term_width = 100
@@ -53,14 +53,16 @@ const AFTER_HELP: &str = concat!(
     "  6  the server could not be reached (DNS, connect, TLS, timeout)\n",
     "  130 interrupted (Ctrl-C)\n\n",
     "Environment:\n",
-    "  EWS_URL, EWS_USER, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
-    "      defaults for --url, --user, --auth, --protocol, --server-version, --ca-cert\n",
+    "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
+    "      defaults for --url, --user, --domain, --auth, --protocol, --server-version, --ca-cert\n",
     "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
     "  EWS_TOKEN     an OAuth 2 bearer token\n",
     "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
     "  NO_COLOR      no colour in messages\n\n",
     "Examples:\n",
     "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+    "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
+    "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
     "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
     "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
 );
@@ -166,6 +168,10 @@ pub struct Connection {
     #[arg(short, long, env = "EWS_USER", global = true, value_name = "USER")]
     pub user: Option<String>,
 
+    /// The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain).
+    #[arg(long, env = "EWS_DOMAIN", global = true, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
     /// Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin;
     /// on a terminal the password is asked for).
     #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "password_stdin")]
@@ -206,7 +212,8 @@ pub struct Connection {
     #[arg(long, global = true)]
     pub insecure: bool,
 
-    /// Allow Basic or Bearer credentials over plain http://.
+    /// Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission:
+    /// it never sends the password).
     #[arg(long, global = true)]
     pub allow_insecure_auth: bool,
 
@@ -230,10 +237,13 @@ pub struct Connection {
 /// `--auth` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
-    /// Pick from the server's challenge: Basic (with --user), else Bearer (with a token).
+    /// Pick from the server's challenge: NTLM (with --user), else Basic over https (with
+    /// --user), else Bearer (with a token).
     Auto,
     /// HTTP Basic: --user and a password.
     Basic,
+    /// NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password.
+    Ntlm,
     /// OAuth 2 bearer token: EWS_TOKEN or --token-file.
     Bearer,
 }

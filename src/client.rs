@@ -4,7 +4,10 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::auth::{self, AuthMethod, Authenticator, Choice, Credentials, parse_challenges};
+use crate::auth::ntlm::{Ntlm, NtlmSettings, NtlmUser};
+use crate::auth::{
+    self, AuthError, AuthMethod, Authenticator, Choice, Credentials, Step, parse_challenges,
+};
 use crate::error::{Error, ExchangeError};
 use crate::exchange::{self, HttpReply, Outcome, Protocol, quote_etag};
 use crate::transport::{HttpRequest, Transport, TransportOptions};
@@ -235,14 +238,22 @@ impl Client {
         let mut redirects = 0;
         loop {
             let authorization = match self.authenticator.as_mut() {
-                Some(auth) => match auth
-                    .authorization(challenge.as_ref())
-                    .map_err(Error::Usage)?
-                {
-                    Some(value) => Some(value),
-                    None => {
+                Some(auth) => match auth.authorization(challenge.as_ref()) {
+                    Ok(Step::Header(value)) => Some(value),
+                    Ok(Step::NoHeader) => None,
+                    Ok(Step::Failed) => {
                         let scheme = auth.scheme();
                         return Err(self.rejected(scheme, offered, &challenge));
+                    }
+                    Err(AuthError::Usage(message)) => return Err(Error::Usage(message)),
+                    Err(AuthError::Protocol(hint)) => {
+                        return Err(ExchangeError::Unauthorized {
+                            status: 401,
+                            offered,
+                            tried: Some(auth.scheme().to_string()),
+                            hint,
+                        }
+                        .into());
                     }
                 },
                 None => None,
@@ -303,6 +314,7 @@ impl Client {
         offered: Vec<auth::Challenge>,
         challenge: &Option<auth::Challenge>,
     ) -> Error {
+        let scheme_hint = self.authenticator.as_ref().and_then(|a| a.rejection_hint());
         let hint = if !offered.iter().any(|c| c.is(scheme)) {
             format!(
                 "the server does not accept {scheme}; {}",
@@ -317,6 +329,8 @@ impl Client {
             format!(
                 "the server rejected the token{error}: it may be expired, or issued for another audience (Exchange Online wants https://outlook.office365.com)"
             )
+        } else if let Some(hint) = scheme_hint {
+            hint
         } else {
             "the server rejected the user name or password (wrong password, locked or expired account, or a user name in the wrong form: try DOMAIN\\user or user@domain)".to_string()
         };
@@ -330,12 +344,22 @@ impl Client {
     }
 
     /// The authenticator `--auth basic|bearer` asks for, before any request.
+    /// NTLM waits for the first 401, which says whether its tokens travel as
+    /// `NTLM` or `Negotiate`; its settings are checked now, though.
     fn configured_authenticator(&mut self) -> Result<Option<Box<dyn Authenticator>>, Error> {
         match self.config.auth {
             AuthMethod::Auto => Ok(None),
+            AuthMethod::Ntlm => {
+                self.ntlm_user()?;
+                Ok(None)
+            }
             AuthMethod::Basic => self.make(Choice::Basic).map(Some),
             AuthMethod::Bearer => self.make(Choice::Bearer).map(Some),
         }
+    }
+
+    fn https(&self) -> bool {
+        self.config.url.to_ascii_lowercase().starts_with("https://")
     }
 
     /// `--auth auto`: picks from the server's challenge.
@@ -344,11 +368,21 @@ impl Client {
         offered: &[auth::Challenge],
     ) -> Result<Box<dyn Authenticator>, Error> {
         let credentials = &self.config.credentials;
-        let choice = auth::choose(
-            offered,
-            credentials.user.is_some(),
-            credentials.token.is_some(),
-        )
+        let choice = if self.config.auth == AuthMethod::Ntlm {
+            auth::ntlm_scheme(offered).map(Choice::Ntlm).ok_or_else(|| {
+                format!(
+                    "--auth ntlm was asked for, but the server offers neither NTLM nor Negotiate; {}",
+                    auth::suggestion(offered, credentials.user.is_some(), credentials.token.is_some())
+                )
+            })
+        } else {
+            auth::choose(
+                offered,
+                credentials.user.is_some(),
+                credentials.token.is_some(),
+                self.https(),
+            )
+        }
         .map_err(|hint| ExchangeError::Unauthorized {
             status: 401,
             offered: offered.to_vec(),
@@ -358,10 +392,39 @@ impl Client {
         self.make(choice)
     }
 
+    /// The NTLM user from `--user`/`--domain` and the password.
+    fn ntlm_user(&mut self) -> Result<NtlmUser, Error> {
+        let user = self.config.credentials.user.clone().ok_or_else(|| {
+            Error::Usage(
+                "NTLM needs a user: pass --user (or set EWS_USER) as DOMAIN\\user, user@domain, or user with --domain".into(),
+            )
+        })?;
+        let password = self.config.credentials.password().map_err(Error::Usage)?;
+        let user = NtlmUser::new(&user, self.config.credentials.domain.as_deref(), password);
+        if user.user.is_empty() {
+            return Err(Error::Usage(
+                "the user name is empty after the domain; give --user as DOMAIN\\user or user@domain".into(),
+            ));
+        }
+        Ok(user)
+    }
+
     fn make(&mut self, choice: Choice) -> Result<Box<dyn Authenticator>, Error> {
         let scheme = match choice {
             Choice::Basic => "Basic",
             Choice::Bearer => "Bearer",
+            // NTLM sends no password, so plain http:// is allowed: the
+            // exchange proves knowledge of it, bound to this server's challenge.
+            Choice::Ntlm(scheme) => {
+                let user = self.ntlm_user()?;
+                let settings = NtlmSettings {
+                    scheme,
+                    host: host_of(&self.config.url),
+                    https: self.https(),
+                    peer_certificate: self.transport.peer_certificate(),
+                };
+                return Ok(Box::new(Ntlm::new(user, settings)));
+            }
         };
         if self.config.url.starts_with("http://") && !self.config.allow_insecure_auth {
             return Err(Error::Usage(format!(
@@ -378,6 +441,7 @@ impl Client {
                 let password = self.config.credentials.password().map_err(Error::Usage)?;
                 Ok(auth::basic(&user, &password))
             }
+            Choice::Ntlm(_) => unreachable!("handled above"),
             Choice::Bearer => {
                 let token: Secret = self.config.credentials.token.clone().ok_or_else(|| {
                     Error::Usage("Bearer authentication needs a token: set EWS_TOKEN or pass --token-file FILE".into())
@@ -401,6 +465,18 @@ fn check_url(url: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The host of a URL, lower-cased, without port or IPv6 brackets.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.to_ascii_lowercase()
 }
 
 /// `scheme://host:port` of a URL, lower-cased, with the default port filled in.
@@ -519,6 +595,17 @@ mod tests {
             headers: vec![("location".into(), location.into())],
             body: vec![],
         }
+    }
+
+    #[test]
+    fn hosts_for_the_ntlm_target_name() {
+        assert_eq!(
+            host_of("https://Mail.Contoso.com/EWS/Exchange.asmx"),
+            "mail.contoso.com"
+        );
+        assert_eq!(host_of("http://127.0.0.1:8080/EWS"), "127.0.0.1");
+        assert_eq!(host_of("https://[::1]:8443/EWS"), "::1");
+        assert_eq!(host_of("https://u:p@host:1/x"), "host");
     }
 
     #[test]

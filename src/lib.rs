@@ -37,6 +37,7 @@ pub mod rest;
 pub mod secret;
 pub mod size;
 pub mod soap;
+pub mod tls;
 pub mod transport;
 
 pub use client::{Client, ClientConfig, PhotoRequest};

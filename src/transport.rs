@@ -5,12 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::tls::PemItem;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, Connector, SocksConnector, TcpConnector,
+};
 use ureq::{Agent, Proxy};
 
 use crate::Secret;
 use crate::error::TransportError;
 use crate::exchange::HttpReply;
+use crate::tls::{self, PeerCertificate, RecordingTlsConnector, Trust};
 
 /// The largest body accepted: a photo is a few hundred KiB at most.
 pub const BODY_LIMIT: u64 = 20 * 1024 * 1024;
@@ -62,24 +67,39 @@ pub struct HttpRequest<'a> {
 
 /// An HTTP client with the tool's settings. One per worker thread: its pool
 /// keeps the worker's connection alive between requests.
+///
+/// TLS goes through [`RecordingTlsConnector`], so the server certificate of
+/// the connection is known ([`Transport::peer_certificate`]) for NTLM's
+/// channel binding.
 #[derive(Clone)]
 pub struct Transport {
     agent: Agent,
     verbosity: u8,
     timeout: Duration,
+    peer: PeerCertificate,
 }
 
 impl Transport {
     /// Builds the client. Fails on an unreadable CA file or a bad proxy URL.
     pub fn new(options: &TransportOptions) -> Result<Transport, TransportError> {
-        let roots = match &options.ca_cert {
-            Some(path) => RootCerts::new_with_certs(&trusted_certificates(path)?),
-            None => RootCerts::PlatformVerifier,
+        let trust = if options.insecure {
+            Trust::Nothing
+        } else {
+            match &options.ca_cert {
+                Some(path) => Trust::Roots(trusted_certificates(path)?),
+                None => Trust::Platform,
+            }
         };
-        let tls = TlsConfig::builder()
-            .root_certs(roots)
-            .disable_verification(options.insecure)
-            .build();
+        let peer = PeerCertificate::default();
+        // ureq's default chain, with our TLS connector in place of its rustls one.
+        let connector =
+            ().chain(SocksConnector::default())
+                .chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(RecordingTlsConnector::new(
+                    tls::client_config(trust)?,
+                    peer.clone(),
+                ));
         let proxy = match &options.proxy {
             Some(url) => Some(Proxy::new(url).map_err(|e| {
                 TransportError::Setup(format!(
@@ -90,7 +110,6 @@ impl Transport {
             None => Proxy::try_from_env(),
         };
         let config = Agent::config_builder()
-            .tls_config(tls)
             .proxy(proxy)
             .timeout_global(Some(options.timeout))
             .timeout_connect(Some(options.timeout.min(Duration::from_secs(15))))
@@ -101,12 +120,22 @@ impl Transport {
             .accept_encoding("identity")
             .max_idle_connections(options.idle_connections.max(1))
             .max_idle_connections_per_host(options.idle_connections.max(1))
+            // IIS keeps an idle connection 120 s; an NTLM-authenticated one is
+            // worth keeping longer than ureq's default 15 s.
+            .max_idle_age(Duration::from_secs(90))
             .build();
         Ok(Transport {
-            agent: config.into(),
+            agent: Agent::with_parts(config, connector, DefaultResolver::default()),
             verbosity: options.verbosity,
             timeout: options.timeout,
+            peer,
         })
+    }
+
+    /// The server certificate of the latest TLS connection, shared: it changes
+    /// when the transport opens a new connection.
+    pub fn peer_certificate(&self) -> PeerCertificate {
+        self.peer.clone()
     }
 
     /// Sends a request and reads the whole answer (up to [`BODY_LIMIT`]).
@@ -195,6 +224,15 @@ impl Transport {
                     "timed out after {}; raise --timeout or check the network",
                     crate::client::human_duration(self.timeout)
                 ),
+                // rustls reports certificate problems through io::Error.
+                _ if e
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+                {
+                    format!(
+                        "TLS failed: {e}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
+                    )
+                }
                 _ => format!("{e}"),
             },
             ureq::Error::Tls(what) => format!("TLS failed: {what}"),
@@ -223,7 +261,7 @@ impl Transport {
     }
 }
 
-fn trusted_certificates(path: &PathBuf) -> Result<Vec<Certificate<'static>>, TransportError> {
+fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, TransportError> {
     let pem = std::fs::read(path).map_err(|source| TransportError::ReadFile {
         path: path.clone(),
         source,
@@ -231,7 +269,7 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Certificate<'static>>, Tra
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(PemItem::Certificate(cert)) => certs.push(cert.der().to_vec()),
             Ok(_) => {}
             Err(e) => {
                 return Err(TransportError::Setup(format!(
@@ -249,12 +287,7 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Certificate<'static>>, Tra
     }
     // The CA is added to the system's roots, not put in their place.
     let native = rustls_native_certs::load_native_certs();
-    certs.extend(
-        native
-            .certs
-            .iter()
-            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
-    );
+    certs.extend(native.certs.iter().map(|der| der.as_ref().to_vec()));
     Ok(certs)
 }
 

@@ -6,6 +6,7 @@
 //! authenticator until it succeeds or gives up, on one connection.
 
 mod challenge;
+pub mod ntlm;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ pub enum AuthMethod {
     Basic,
     /// OAuth 2 bearer token.
     Bearer,
+    /// NTLMv2 (in the `NTLM` or `Negotiate` HTTP scheme), connection-bound.
+    Ntlm,
 }
 
 /// Where the password comes from.
@@ -49,6 +52,8 @@ pub struct Credentials {
     pub password: PasswordSource,
     /// A bearer token (EWS_TOKEN or `--token-file`).
     pub token: Option<Secret>,
+    /// The NTLM domain for a plain user name (`--domain`, EWS_DOMAIN).
+    pub domain: Option<String>,
 }
 
 impl Credentials {
@@ -94,20 +99,46 @@ fn first_line(text: &str) -> &str {
         .trim_end_matches('\r')
 }
 
+/// What to send next.
+#[derive(Debug)]
+pub enum Step {
+    /// Send this `Authorization` value.
+    Header(Secret),
+    /// Send no `Authorization` header (the connection is already authenticated).
+    NoHeader,
+    /// Nothing more to try: authentication failed.
+    Failed,
+}
+
+/// Why an authenticator cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// Missing or unusable settings (exit 2).
+    Usage(String),
+    /// The server's answer cannot be used safely (exit 4), e.g. an NTLMv1-only challenge.
+    Protocol(String),
+}
+
 /// One authentication scheme in use: produces `Authorization` values and
 /// answers challenges.
 pub trait Authenticator: Send {
-    /// The scheme name for messages (`Basic`, `Bearer`).
+    /// The scheme name for messages and headers (`Basic`, `Bearer`, `NTLM`, `Negotiate`).
     fn scheme(&self) -> &'static str;
 
-    /// The `Authorization` value for the next request. `challenge` is this
-    /// scheme's challenge from the 401 that answered the previous leg, if any.
-    /// `Ok(None)` means the scheme has nothing more to try: authentication failed.
-    fn authorization(&mut self, challenge: Option<&Challenge>) -> Result<Option<Secret>, String>;
+    /// What to send with the next request. `challenge` is this scheme's
+    /// challenge from the 401 that answered the previous leg; `None` starts a
+    /// new request.
+    fn authorization(&mut self, challenge: Option<&Challenge>) -> Result<Step, AuthError>;
 
     /// True when every leg must use the same connection (NTLM).
     fn connection_bound(&self) -> bool {
         false
+    }
+
+    /// What a final rejection means for this scheme, when it knows better
+    /// than the generic message.
+    fn rejection_hint(&self) -> Option<String> {
+        None
     }
 }
 
@@ -122,23 +153,23 @@ impl Authenticator for SingleLeg {
         self.scheme
     }
 
-    fn authorization(&mut self, challenge: Option<&Challenge>) -> Result<Option<Secret>, String> {
+    fn authorization(&mut self, challenge: Option<&Challenge>) -> Result<Step, AuthError> {
         // A challenge after this header was sent means the server refused it:
         // sending the same credentials again could only lock the account.
         if challenge.is_some() {
-            return Ok(None);
+            return Ok(Step::Failed);
         }
-        Ok(Some(self.value.clone()))
+        Ok(Step::Header(self.value.clone()))
     }
 }
 
 /// A Basic authenticator.
 ///
 /// ```
-/// use ews_photo::auth::{basic, Authenticator};
+/// use ews_photo::auth::{basic, Authenticator, Step};
 /// use ews_photo::Secret;
 /// let mut auth = basic("user1@contoso.com", &Secret::new("Passw0rd!"));
-/// let header = auth.authorization(None).unwrap().unwrap();
+/// let Step::Header(header) = auth.authorization(None).unwrap() else { panic!() };
 /// assert_eq!(header.expose(), "Basic dXNlcjFAY29udG9zby5jb206UGFzc3cwcmQh");
 /// ```
 pub fn basic(user: &str, password: &Secret) -> Box<dyn Authenticator> {
@@ -164,20 +195,47 @@ pub enum Choice {
     Basic,
     /// Bearer, with the configured token.
     Bearer,
+    /// NTLMv2 in the named HTTP scheme (`NTLM`, or `Negotiate` carrying raw NTLMSSP).
+    Ntlm(&'static str),
 }
 
-/// Chooses a scheme from what the server offers and what the user configured.
-/// On failure, says what to do next.
+/// The HTTP scheme NTLM tokens travel in: `NTLM` when offered, else `Negotiate`.
+pub fn ntlm_scheme(offered: &[Challenge]) -> Option<&'static str> {
+    if offered.iter().any(|c| c.is("NTLM")) {
+        Some("NTLM")
+    } else if offered.iter().any(|c| c.is("Negotiate")) {
+        Some("Negotiate")
+    } else {
+        None
+    }
+}
+
+/// Chooses a scheme from what the server offers and what the user configured:
+/// NTLM when offered (also inside Negotiate) and a user is given, else Basic
+/// over https with a user, else Bearer with a token. On failure, says what to
+/// do next.
 ///
 /// ```
 /// use ews_photo::auth::{choose, parse_challenges, Choice};
 /// let offered = parse_challenges(["Negotiate, NTLM", "Basic realm=\"x\""]);
-/// assert_eq!(choose(&offered, true, false), Ok(Choice::Basic));
-/// assert!(choose(&offered, false, false).unwrap_err().contains("--user"));
+/// assert_eq!(choose(&offered, true, false, true), Ok(Choice::Ntlm("NTLM")));
+/// let basic = parse_challenges(["Basic realm=\"x\""]);
+/// assert_eq!(choose(&basic, true, false, true), Ok(Choice::Basic));
+/// assert!(choose(&offered, false, false, true).unwrap_err().contains("--user"));
 /// ```
-pub fn choose(offered: &[Challenge], has_user: bool, has_token: bool) -> Result<Choice, String> {
+pub fn choose(
+    offered: &[Challenge],
+    has_user: bool,
+    has_token: bool,
+    https: bool,
+) -> Result<Choice, String> {
     let offers = |scheme: &str| offered.iter().any(|c| c.is(scheme));
-    if offers("Basic") && has_user {
+    if has_user && let Some(scheme) = ntlm_scheme(offered) {
+        return Ok(Choice::Ntlm(scheme));
+    }
+    // Over plain http, Basic is still chosen so that the refusal says why
+    // (and --allow-insecure-auth can allow it).
+    if offers("Basic") && has_user && (https || !has_token || !offers("Bearer")) {
         return Ok(Choice::Basic);
     }
     if offers("Bearer") && has_token {
@@ -190,6 +248,10 @@ pub fn choose(offered: &[Challenge], has_user: bool, has_token: bool) -> Result<
 pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> String {
     let offers = |scheme: &str| offered.iter().any(|c| c.is(scheme));
     let mut advice = Vec::new();
+    let windows = offers("NTLM") || offers("Negotiate");
+    if windows && !has_user {
+        advice.push("for NTLM, give --user (or EWS_USER) as DOMAIN\\user or user@domain and a password (EWS_PASSWORD, --password-file or --password-stdin)".to_string());
+    }
     if offers("Basic") && !has_user {
         advice.push("for Basic, give --user (or EWS_USER) and a password (EWS_PASSWORD, --password-file or --password-stdin), and --auth basic".to_string());
     }
@@ -198,14 +260,14 @@ pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> Str
             "for OAuth, give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
         );
     }
-    if (offers("NTLM") || offers("Negotiate")) && !offers("Basic") && !offers("Bearer") {
-        advice.push("this server takes only Windows authentication (Negotiate/NTLM), which this version of ews-photo does not speak; ask the Exchange administrator to enable Basic (over https) or OAuth on the EWS virtual directory".to_string());
+    if offers("Kerberos") && !windows {
+        advice.push("this server offers only Kerberos, which ews-photo does not speak; ask the Exchange administrator to enable NTLM (Windows authentication) or OAuth".to_string());
     }
     if advice.is_empty() {
         if offered.is_empty() {
             advice.push("the server named no scheme; check --url and the credentials".into());
         } else {
-            advice.push("none of the offered schemes can be used with the credentials given; try --auth basic or --auth bearer".into());
+            advice.push("none of the offered schemes can be used with the credentials given; try --auth ntlm, --auth basic or --auth bearer".into());
         }
     }
     advice.join("; ")
@@ -216,13 +278,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_prefers_basic_with_a_user_then_bearer_with_a_token() {
+    fn auto_prefers_ntlm_then_basic_with_a_user_then_bearer_with_a_token() {
         let both = parse_challenges(["Bearer realm=\"x\"", "Basic realm=\"x\""]);
-        assert_eq!(choose(&both, true, true), Ok(Choice::Basic));
-        assert_eq!(choose(&both, false, true), Ok(Choice::Bearer));
+        assert_eq!(choose(&both, true, true, true), Ok(Choice::Basic));
+        assert_eq!(choose(&both, false, true, true), Ok(Choice::Bearer));
+        // Over http with a token, Bearer beats Basic.
+        assert_eq!(choose(&both, true, true, false), Ok(Choice::Bearer));
         let ntlm = parse_challenges(["Negotiate, NTLM"]);
-        let advice = choose(&ntlm, true, true).unwrap_err();
-        assert!(advice.contains("Windows authentication"), "{advice}");
+        assert_eq!(choose(&ntlm, true, true, true), Ok(Choice::Ntlm("NTLM")));
+        let negotiate = parse_challenges(["Negotiate"]);
+        assert_eq!(
+            choose(&negotiate, true, false, false),
+            Ok(Choice::Ntlm("Negotiate"))
+        );
+        let advice = choose(&ntlm, false, true, true).unwrap_err();
+        assert!(advice.contains("for NTLM, give --user"), "{advice}");
+        let kerberos = parse_challenges(["Kerberos"]);
+        let advice = choose(&kerberos, true, false, true).unwrap_err();
+        assert!(advice.contains("only Kerberos"), "{advice}");
     }
 
     #[test]
@@ -233,11 +306,13 @@ mod tests {
             params: vec![],
         };
         let mut auth = bearer(&Secret::new("tok"));
-        assert_eq!(
-            auth.authorization(None).unwrap().unwrap().expose(),
-            "Bearer tok"
+        assert!(
+            matches!(auth.authorization(None).unwrap(), Step::Header(h) if h.expose() == "Bearer tok")
         );
-        assert!(auth.authorization(Some(&challenge)).unwrap().is_none());
+        assert!(matches!(
+            auth.authorization(Some(&challenge)).unwrap(),
+            Step::Failed
+        ));
     }
 
     #[test]
@@ -246,6 +321,7 @@ mod tests {
             user: Some("u".into()),
             password: PasswordSource::Given(Secret::new("pw-123")),
             token: Some(Secret::new("tok-456")),
+            domain: None,
         };
         let shown = format!("{creds:?}");
         assert!(

@@ -1,0 +1,767 @@
+//! NTLM end to end against an acceptor nobody here wrote: pyspnego's server
+//! side, behind a small keep-alive HTTP server (tests/ntlm_server.py) that acts
+//! like IIS with Windows authentication and, over TLS, Extended Protection.
+//!
+//! Python with pyspnego comes from EWS_PHOTO_PYTHON (set by .ci/run), else from
+//! `python3` if it can `import spnego`; otherwise these tests are skipped with
+//! a loud message.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use common::{stderr_of, tool};
+use ews_photo::auth::{AuthMethod, Credentials, PasswordSource};
+use ews_photo::transport::TransportOptions;
+use ews_photo::{Client, ClientConfig, Outcome, PhotoRequest, PhotoSize, Secret};
+
+const PASSWORD: &str = "S3cr3t-pw-xyz";
+
+fn python() -> Option<String> {
+    if let Some(python) = std::env::var_os("EWS_PHOTO_PYTHON").filter(|p| !p.is_empty()) {
+        return Some(python.to_string_lossy().into_owned());
+    }
+    let has_spnego = Command::new("python3")
+        .args(["-c", "import spnego"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_spnego {
+        return Some("python3".into());
+    }
+    eprintln!(
+        "\n\n************************************************************************\n\
+         SKIPPED: NTLM end-to-end test: EWS_PHOTO_PYTHON is unset and python3 cannot\n\
+         `import spnego`. Run: python3 -m venv /tmp/ntlm-venv &&\n\
+         /tmp/ntlm-venv/bin/pip install pyspnego && export EWS_PHOTO_PYTHON=/tmp/ntlm-venv/bin/python\n\
+         ************************************************************************\n"
+    );
+    None
+}
+
+macro_rules! python_or_skip {
+    () => {
+        match python() {
+            Some(p) => p,
+            None => return,
+        }
+    };
+}
+
+#[derive(Default)]
+struct Opts {
+    tls: bool,
+    v1: bool,
+    /// Make the acceptor expect the binding of another certificate.
+    wrong_binding: bool,
+    /// The schemes a 401 offers (default `Negotiate,NTLM`).
+    schemes: Option<&'static str>,
+    /// Close each connection after this many photos.
+    close_after: u32,
+}
+
+struct NtlmServer {
+    child: Child,
+    port: u16,
+    tls: bool,
+    dir: tempfile::TempDir,
+    photo: Vec<u8>,
+}
+
+impl Drop for NtlmServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real 96×96 JPEG.
+fn jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 96, |x, y| image::Rgb([x as u8 * 2, y as u8 * 2, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode JPEG");
+    out.into_inner()
+}
+
+fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("certificate");
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+impl NtlmServer {
+    fn start(python: &str, opts: Opts) -> NtlmServer {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(
+            &users,
+            format!("CONTOSO:jdoe:{PASSWORD}\n:jdoe@contoso.com:{PASSWORD}\n"),
+        )
+        .unwrap();
+        let photo = jpeg();
+        std::fs::write(dir.path().join("photo.jpg"), &photo).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ntlm_server.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .arg("--users")
+            .arg(&users)
+            .arg("--photo")
+            .arg(dir.path().join("photo.jpg"));
+        if opts.tls {
+            let (cert, key) = self_signed(dir.path(), "server");
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+            if opts.wrong_binding {
+                let (other, _) = self_signed(dir.path(), "other");
+                cmd.arg("--binding-cert").arg(other);
+            }
+        }
+        if opts.v1 {
+            cmd.arg("--v1");
+        }
+        if let Some(schemes) = opts.schemes {
+            cmd.args(["--schemes", schemes]);
+        }
+        if opts.close_after > 0 {
+            cmd.args(["--close-after", &opts.close_after.to_string()]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/ntlm_server.py");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ntlm_server.py did not start: {line:?}"));
+        NtlmServer {
+            child,
+            port,
+            tls: opts.tls,
+            dir,
+            photo,
+        }
+    }
+
+    fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        // "localhost" so that MsvAvTargetName and SNI carry a host name.
+        format!("{scheme}://localhost:{}/EWS/Exchange.asmx", self.port)
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("server.pem")
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .disable_verification(true)
+                    .build(),
+            )
+            .build()
+            .into();
+        let scheme = if self.tls { "https" } else { "http" };
+        let text = agent
+            .get(&format!("{scheme}://127.0.0.1:{}/stats", self.port))
+            .call()
+            .expect("stats")
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = tool();
+        cmd.env("EWS_URL", self.url())
+            .env("EWS_PASSWORD", PASSWORD)
+            .current_dir(self.dir.path());
+        if self.tls {
+            cmd.arg("--ca-cert").arg(self.cert());
+        }
+        cmd
+    }
+
+    fn client(&self, auth: AuthMethod) -> Client {
+        Client::new(ClientConfig {
+            url: self.url(),
+            auth,
+            credentials: Credentials {
+                user: Some("CONTOSO\\jdoe".into()),
+                password: PasswordSource::Given(Secret::new(PASSWORD)),
+                token: None,
+                domain: None,
+            },
+            transport: TransportOptions {
+                ca_cert: self.tls.then(|| self.cert()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("client")
+    }
+}
+
+fn fetch(client: &mut Client, email: &str) -> Vec<u8> {
+    match client.fetch(&PhotoRequest {
+        email: email.into(),
+        size: PhotoSize::Hr96,
+        if_none_match: None,
+    }) {
+        Ok(Outcome::Photo(photo)) => photo.bytes,
+        other => panic!("expected a photo, got {other:?}"),
+    }
+}
+
+fn n(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+#[test]
+fn auto_picks_ntlm_and_writes_the_photo() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "CONTOSO\\jdoe",
+            "-o",
+            "alice.jpg",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(s.dir.path().join("alice.jpg")).unwrap(),
+        s.photo
+    );
+    let stats = s.stats();
+    // One process, one connection: 401, type 1, type 3 on the same socket
+    // (the second connection is the one asking for /stats).
+    assert_eq!(n(&stats, "connections"), 2, "{stats}");
+    assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
+    assert_eq!(stats["per_connection"]["1"]["handshakes"], 1, "{stats}");
+    assert_eq!(stats["per_connection"]["1"]["photos"], 1, "{stats}");
+    // As Windows sends it: MIC, target name; over http the binding is zeros.
+    assert_eq!(stats["mic"][0], true, "{stats}");
+    assert_eq!(stats["target_names"][0], "HTTP/localhost", "{stats}");
+    assert_eq!(stats["bindings"][0], "0".repeat(32), "{stats}");
+}
+
+#[test]
+fn explicit_ntlm_with_upn_and_with_domain_option() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "jdoe@contoso.com",
+            "--auth",
+            "ntlm",
+        ])
+        .args(["-o", "a.jpg"])
+        .assert()
+        .success();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "jdoe",
+            "--domain",
+            "CONTOSO",
+        ])
+        .args(["--auth", "ntlm", "-o", "b.jpg"])
+        .assert()
+        .success();
+    s.cmd()
+        .args(["get", "alice@contoso.com", "-o", "c.jpg"])
+        .env("EWS_USER", "jdoe")
+        .env("EWS_DOMAIN", "CONTOSO")
+        .assert()
+        .success();
+    assert_eq!(n(&s.stats(), "handshakes"), 3);
+}
+
+#[test]
+fn wrong_password_is_exit_4_and_tried_once() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "CONTOSO\\jdoe",
+            "-o",
+            "x.jpg",
+        ])
+        .env("EWS_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("tried NTLM") && err.contains("wrong password"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong\n") && !err.contains(PASSWORD));
+    let stats = s.stats();
+    assert_eq!(n(&stats, "authenticates"), 1, "one type 3 only: {stats}");
+    assert_eq!(n(&stats, "handshakes"), 0, "{stats}");
+    assert!(!s.dir.path().join("x.jpg").exists());
+}
+
+#[test]
+fn ntlmv1_challenge_is_refused_before_any_type_3() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            v1: true,
+            ..Default::default()
+        },
+    );
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "CONTOSO\\jdoe",
+            "-o",
+            "x.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("NTLMv1") && err.contains("EXTENDED_SESSIONSECURITY"),
+        "{err}"
+    );
+    let stats = s.stats();
+    assert_eq!(n(&stats, "negotiates"), 1, "{stats}");
+    assert_eq!(
+        n(&stats, "authenticates"),
+        0,
+        "no type 3 may be sent: {stats}"
+    );
+}
+
+/// One Client, 20 photos: one handshake on one connection, the rest reuse it.
+fn reuse(tls: bool) {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls,
+            ..Default::default()
+        },
+    );
+    let mut client = s.client(AuthMethod::Ntlm);
+    for i in 0..20 {
+        assert_eq!(fetch(&mut client, &format!("user{i}@contoso.com")), s.photo);
+    }
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
+    assert_eq!(n(&stats, "photos"), 20, "{stats}");
+    // Connection 1 served everything ("connections" also counts the /stats one).
+    assert_eq!(stats["per_connection"]["1"]["handshakes"], 1, "{stats}");
+    assert_eq!(stats["per_connection"]["1"]["photos"], 20, "{stats}");
+}
+
+#[test]
+fn one_client_reuses_its_authenticated_connection() {
+    reuse(false);
+}
+
+#[test]
+fn one_client_reuses_its_authenticated_tls_connection() {
+    reuse(true);
+}
+
+/// What `export --jobs 8` does: 8 workers, each with its own Client.
+#[test]
+fn eight_workers_do_at_most_eight_handshakes_for_200_photos() {
+    let py = python_or_skip!();
+    let s = Arc::new(NtlmServer::start(&py, Opts::default()));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut client = s.client(AuthMethod::Auto);
+                for i in 0..25 {
+                    assert_eq!(
+                        fetch(&mut client, &format!("u{w}-{i}@contoso.com")),
+                        s.photo
+                    );
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let stats = s.stats();
+    assert_eq!(n(&stats, "photos"), 200, "{stats}");
+    assert!(n(&stats, "handshakes") <= 8, "{stats}");
+    assert!(stats["failures"].as_array().unwrap().is_empty(), "{stats}");
+}
+
+#[test]
+fn tls_channel_binding_is_accepted_by_extended_protection() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            ..Default::default()
+        },
+    );
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "CONTOSO\\jdoe",
+            "-o",
+            "a.jpg",
+        ])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(s.dir.path().join("a.jpg")).unwrap(), s.photo);
+    // --insecure skips verification but still binds to the certificate used.
+    let mut insecure = tool();
+    insecure
+        .env("EWS_URL", s.url())
+        .env("EWS_PASSWORD", PASSWORD)
+        .current_dir(s.dir.path())
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--insecure",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-o",
+            "b.jpg",
+        ])
+        .assert()
+        .success();
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 2, "{stats}");
+    let expected = stats["expected_binding"].as_str().unwrap();
+    assert_ne!(expected, "0".repeat(32));
+    assert_eq!(stats["bindings"][0], expected, "{stats}");
+    assert_eq!(stats["bindings"][1], expected, "{stats}");
+    // Without --ca-cert the self-signed certificate is still refused.
+    let out = tool()
+        .env("EWS_URL", s.url())
+        .env("EWS_PASSWORD", PASSWORD)
+        .current_dir(s.dir.path())
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-o",
+            "c.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("--ca-cert"), "{}", stderr_of(&out));
+}
+
+/// The acceptor really checks the binding: when it expects another
+/// certificate's binding (as behind a TLS-inspecting proxy), the same client
+/// is refused with exit 4 and a message naming Extended Protection.
+#[test]
+fn tls_wrong_channel_binding_is_rejected() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            wrong_binding: true,
+            ..Default::default()
+        },
+    );
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--user",
+            "CONTOSO\\jdoe",
+            "-o",
+            "a.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(err.contains("Extended Protection"), "{err}");
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 0, "{stats}");
+    let failures = stats["failures"].to_string();
+    assert!(failures.contains("BadBindingsError"), "{failures}");
+}
+
+#[test]
+fn negotiate_only_server_gets_ntlm_inside_negotiate() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            schemes: Some("Negotiate"),
+            ..Default::default()
+        },
+    );
+    for auth in ["auto", "ntlm"] {
+        s.cmd()
+            .args([
+                "get",
+                "alice@contoso.com",
+                "-u",
+                "CONTOSO\\jdoe",
+                "--auth",
+                auth,
+            ])
+            .args(["-o", &format!("{auth}.jpg")])
+            .assert()
+            .success();
+    }
+    // The server takes tokens only in the Negotiate scheme.
+    assert_eq!(n(&s.stats(), "handshakes"), 2);
+}
+
+/// When the authenticated connection ends, the next request meets a 401 and
+/// the client authenticates once more on the new connection.
+#[test]
+fn lost_connection_is_authenticated_again() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            close_after: 5,
+            ..Default::default()
+        },
+    );
+    let mut client = s.client(AuthMethod::Auto);
+    for i in 0..20 {
+        assert_eq!(fetch(&mut client, &format!("user{i}@contoso.com")), s.photo);
+    }
+    let stats = s.stats();
+    assert_eq!(n(&stats, "photos"), 20, "{stats}");
+    assert_eq!(n(&stats, "handshakes"), 4, "{stats}");
+    for c in 1..=4 {
+        assert_eq!(
+            stats["per_connection"][c.to_string()]["handshakes"],
+            1,
+            "{stats}"
+        );
+    }
+}
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1; returns its URL and the
+/// CONNECT targets it tunnelled to.
+fn connect_proxy() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&tunnels);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let target = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(request.trim().to_string());
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    let _ = (&client).write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                (&client)
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                let mut down_write = client;
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_read, &mut down_write);
+                });
+                let mut buf = [0u8; 8192];
+                loop {
+                    // Bytes the BufReader already holds go first.
+                    let n = match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if up_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = up_write.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+/// Through an http:// proxy (CONNECT tunnel), TLS and the channel binding are
+/// end to end: Extended Protection still accepts it.
+#[test]
+fn tls_channel_binding_through_a_connect_proxy() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            ..Default::default()
+        },
+    );
+    let (proxy, tunnels) = connect_proxy();
+    s.cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-o",
+            "a.jpg",
+        ])
+        .args(["--proxy", &proxy])
+        .assert()
+        .success();
+    let tunnels = tunnels.lock().unwrap().clone();
+    assert_eq!(
+        tunnels,
+        [format!("CONNECT localhost:{} HTTP/1.1", s.port)],
+        "one tunnel for the whole handshake"
+    );
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
+    assert_eq!(stats["bindings"][0], stats["expected_binding"], "{stats}");
+}
+
+#[test]
+fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
+    let s = common::Setup::with(common::Options {
+        auth: common::Auth::Basic {
+            user: "CONTOSO\\jdoe".into(),
+            password: PASSWORD.into(),
+        },
+        ..Default::default()
+    });
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "--auth",
+            "ntlm",
+            "-u",
+            "CONTOSO\\jdoe",
+        ])
+        .env("EWS_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("the server offers Basic") && err.contains("neither NTLM nor Negotiate"),
+        "{err}"
+    );
+    // Without a user, NTLM is not even tried and the message says what to give.
+    let s = common::Setup::with(common::Options {
+        auth: common::Auth::Challenge(vec!["Negotiate, NTLM".into()]),
+        ..Default::default()
+    });
+    let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr_of(&out);
+    assert!(err.contains("for NTLM, give --user"), "{err}");
+}
+
+#[test]
+fn verbose_output_redacts_ntlm_tokens() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let out = s
+        .cmd()
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            "CONTOSO\\jdoe",
+            "-v",
+            "-o",
+            "a.jpg",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(
+        err.matches("> Authorization: NTLM <redacted>").count(),
+        2,
+        "{err}"
+    );
+    assert!(!err.contains("TlRMTVNTUAAD"), "no type 3 in the log: {err}");
+}
+
+/// A client whose credentials were refused never sends them again (as in a
+/// bulk run: each try would count towards the account lockout).
+#[test]
+fn rejected_credentials_are_not_tried_again() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let mut config = s.client(AuthMethod::Auto).config().clone();
+    config.credentials.password = PasswordSource::Given(Secret::new("wrong"));
+    let mut client = Client::new(config).unwrap();
+    for _ in 0..3 {
+        let err = client
+            .fetch(&PhotoRequest {
+                email: "alice@contoso.com".into(),
+                size: PhotoSize::Hr96,
+                if_none_match: None,
+            })
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 4, "{err}");
+    }
+    assert_eq!(n(&s.stats(), "authenticates"), 1);
+}
