@@ -160,10 +160,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
 /// ```
 /// use ews_photo::output::sanitize_file_name;
 /// assert_eq!(sanitize_file_name("alice@contoso.com.jpg"), "alice@contoso.com.jpg");
-/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_._.._etc_passwd");
+/// assert_eq!(sanitize_file_name("../../etc/passwd"), "___.._etc_passwd");
 /// assert_eq!(sanitize_file_name("a\\b:c*?\"<>|\u{7}.jpg"), "a_b_c_______.jpg");
 /// ```
 pub fn sanitize_file_name(text: &str) -> String {
+    const RESERVED: [&str; 22] = [
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    ];
     let mut name: String = text
         .chars()
         .map(|c| match c {
@@ -172,34 +176,25 @@ pub fn sanitize_file_name(text: &str) -> String {
             c => c,
         })
         .collect();
-    // ".." anywhere at the start becomes harmless; a leading dot would hide the file.
-    while name.starts_with('.') {
-        name.replace_range(0..1, "_");
-    }
-    while name.ends_with('.') || name.ends_with(' ') {
-        name.pop();
-        name.push('_');
-        if name.chars().all(|c| c == '_') {
-            break;
-        }
-    }
-    if name.is_empty() {
-        name.push('_');
-    }
     let stem = name
         .split('.')
         .next()
         .unwrap_or_default()
         .to_ascii_uppercase();
-    const RESERVED: [&str; 22] = [
-        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
-    ];
-    if RESERVED.contains(&stem.as_str()) {
+    if RESERVED.contains(&stem.trim_end()) {
         name.insert(0, '_');
     }
+    // Cut first, so that what follows also holds for the end of a cut name.
     truncate_bytes(&mut name, 200);
-    name
+    // A leading dot would hide the file (and ".." is the parent folder);
+    // Windows drops trailing dots and spaces. Replace them, keeping the length.
+    let leading = name.len() - name.trim_start_matches('.').len();
+    let trailing = name.len() - name.trim_end_matches(['.', ' ']).len();
+    if leading == name.len() {
+        return "_".repeat(name.len().max(1));
+    }
+    let middle = &name[leading..name.len() - trailing];
+    format!("{}{middle}{}", "_".repeat(leading), "_".repeat(trailing))
 }
 
 fn truncate_bytes(text: &mut String, max: usize) {

@@ -1,0 +1,99 @@
+//! Properties of the parsers that must hold for any input: no panic, and the
+//! invariants below. Shared by the fuzz targets (`fuzz/`, cargo-fuzz, run for
+//! minutes) and the proptest tests (`tests/properties.rs`, run by CI for a
+//! moment), so both check exactly the same thing.
+#![allow(dead_code)]
+
+use ews_photo::auth::parse_challenges;
+use ews_photo::exchange::{HttpReply, Outcome, Protocol, interpret};
+use ews_photo::output::sanitize_file_name;
+
+/// Any bytes as a SOAP body: parsing and interpretation never panic, and a
+/// photo outcome always carries bytes.
+pub fn check_soap(data: &[u8]) {
+    let _ = ews_photo::soap::parse_response(data);
+    for status in [200, 500, 404, 503] {
+        let reply = HttpReply {
+            status,
+            headers: vec![("content-type".into(), "text/xml; charset=utf-8".into())],
+            body: data.to_vec(),
+        };
+        if let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, &reply) {
+            assert_eq!(status, 200, "a photo only comes with 200");
+            let _ = ews_photo::photo::inspect(&photo.bytes);
+        }
+    }
+}
+
+/// Any status, headers and body of a REST answer: never a panic; 404 is
+/// always "no photo", 401 always an authentication error.
+pub fn check_rest(data: &[u8]) {
+    let (status, rest) = match data {
+        [a, b, rest @ ..] => (u16::from_le_bytes([*a, *b]) % 600, rest),
+        _ => (200, data),
+    };
+    let text = String::from_utf8_lossy(rest);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let reply = HttpReply {
+        status,
+        headers,
+        body: body.as_bytes().to_vec(),
+    };
+    for protocol in [Protocol::Rest, Protocol::Soap] {
+        let result = interpret(protocol, &reply);
+        match status {
+            404 => assert!(matches!(result, Ok(Outcome::NoPhoto { .. }))),
+            401 => assert_eq!(result.unwrap_err().exit_code(), 4),
+            _ => {}
+        }
+    }
+}
+
+/// Any `WWW-Authenticate` lines: never a panic; every scheme is a non-empty token.
+pub fn check_challenges(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let challenges = parse_challenges(text.lines());
+    for challenge in &challenges {
+        assert!(!challenge.scheme.is_empty());
+        assert!(
+            !challenge.scheme.contains([' ', ',', '"', '=']),
+            "{challenge:?}"
+        );
+        let _ = challenge.to_string();
+    }
+    let _ = ews_photo::auth::suggestion(&challenges, true, false);
+}
+
+/// Any NTLM CHALLENGE message: parsing never panics.
+pub fn check_ntlm_challenge(data: &[u8]) {
+    let _ = ews_photo::auth::ntlm::ChallengeMessage::parse(data);
+}
+
+/// Any text as a file name: the result is one safe path component.
+pub fn check_file_name(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let name = sanitize_file_name(&text);
+    assert!(!name.is_empty());
+    assert!(name.len() <= 200);
+    assert!(
+        !name.contains(['/', '\\', '\0', ':', '*', '?', '"', '<', '>', '|']),
+        "{name:?}"
+    );
+    assert!(!name.chars().any(char::is_control), "{name:?}");
+    assert!(!name.starts_with('.'), "{name:?}");
+    assert!(!name.ends_with(['.', ' ']), "{name:?}");
+    let path = std::path::Path::new(&name);
+    let mut components = path.components();
+    assert!(
+        matches!(components.next(), Some(std::path::Component::Normal(_))),
+        "{name:?}"
+    );
+    assert!(components.next().is_none(), "{name:?}");
+    // Idempotent: a safe name stays as it is.
+    assert_eq!(sanitize_file_name(&name), name);
+}
