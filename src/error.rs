@@ -77,6 +77,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::Exchange(e) => e.exit_code(),
             Error::Transport(e) => e.exit_code(),
+            Error::Output(crate::output::OutputError::Terminal) => exit::USAGE,
             Error::Photo(_) | Error::Output(_) => exit::FAILURE,
             Error::NoPhoto { .. } => exit::NO_PHOTO,
             Error::Interrupted => exit::INTERRUPTED,

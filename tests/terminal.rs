@@ -68,8 +68,9 @@ fn no_colour_when_not_a_terminal() {
     assert!(!out.stderr.contains(&0x1b), "{}", stderr_of(&out));
 }
 
-/// Runs the tool with a pseudo-terminal on stderr (util-linux `script`).
-fn on_a_terminal(s: &Setup, no_color: bool) -> Option<String> {
+/// Runs `ews-photo ARGS --url …` with a pseudo-terminal as stdout and stderr
+/// (util-linux `script`); returns what the terminal showed and the exit code.
+fn on_a_terminal(s: &Setup, no_color: bool, args: &str) -> Option<(String, i32)> {
     if std::process::Command::new("script")
         .arg("--version")
         .output()
@@ -79,11 +80,7 @@ fn on_a_terminal(s: &Setup, no_color: bool) -> Option<String> {
         return None;
     }
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
-    let command = format!(
-        "{} get fail@contoso.com --url {} -o /dev/null",
-        binary.display(),
-        s.server.url()
-    );
+    let command = format!("{} {args} --url {}", binary.display(), s.server.url());
     let mut script = std::process::Command::new("script");
     script
         .args(["-qec", &command, "/dev/null"])
@@ -101,16 +98,32 @@ fn on_a_terminal(s: &Setup, no_color: bool) -> Option<String> {
         script.env("NO_COLOR", "1");
     }
     let out = script.output().unwrap();
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    ))
+}
+
+#[test]
+fn image_bytes_never_go_to_a_terminal() {
+    let s = Setup::new();
+    if let Some((text, code)) = on_a_terminal(&s, true, "get alice@contoso.com -o -") {
+        assert_eq!(code, 2, "{text}");
+        assert!(
+            text.contains("refusing to write image bytes to a terminal"),
+            "{text}"
+        );
+        assert!(s.server.requests().is_empty(), "refused before any request");
+    }
 }
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
     let s = Setup::new();
-    if let Some(text) = on_a_terminal(&s, false) {
+    if let Some((text, _)) = on_a_terminal(&s, false, "get fail@contoso.com -o /dev/null") {
         assert!(text.contains("\u{1b}[1;31merror:\u{1b}[0m"), "{text:?}");
     }
-    if let Some(text) = on_a_terminal(&s, true) {
+    if let Some((text, _)) = on_a_terminal(&s, true, "get fail@contoso.com -o /dev/null") {
         assert!(
             text.contains("error:") && !text.contains('\u{1b}'),
             "{text:?}"
