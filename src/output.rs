@@ -144,7 +144,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
 /// ```
 /// use ews_photo::output::sanitize_file_name;
 /// assert_eq!(sanitize_file_name("alice@contoso.com.jpg"), "alice@contoso.com.jpg");
-/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_.._etc_passwd");
+/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_._.._etc_passwd");
 /// assert_eq!(sanitize_file_name("a\\b:c*?\"<>|\u{7}.jpg"), "a_b_c_______.jpg");
 /// ```
 pub fn sanitize_file_name(text: &str) -> String {

@@ -87,7 +87,7 @@ impl Template {
     /// assert_eq!(t.render("Alice@contoso.com", ews_photo::PhotoSize::Hr96, "jpg"), "Alice-HR96x96.jpg");
     /// // The result is one safe file name, whatever the address.
     /// let t = Template::parse("{local}/../{domain}.{ext}").unwrap();
-    /// assert_eq!(t.render("..@contoso.com", ews_photo::PhotoSize::Hr96, "jpg"), "__.._.._contoso.com.jpg");
+    /// assert_eq!(t.render("..@contoso.com", ews_photo::PhotoSize::Hr96, "jpg"), "_._.._contoso.com.jpg");
     /// assert!(Template::parse("{user}.jpg").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Template, Error> {
