@@ -103,7 +103,11 @@ impl Transport {
             .max_idle_connections_per_host(options.idle_connections.max(1))
             .build();
         Ok(Transport {
-            agent: config.into(),
+            agent: Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                CachingResolver::default(),
+            ),
             verbosity: options.verbosity,
             timeout: options.timeout,
         })
@@ -249,6 +253,55 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Certificate<'static>>, Tra
             .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
     );
     Ok(certs)
+}
+
+/// How long a resolved address is reused.
+const RESOLVE_TTL: Duration = Duration::from_secs(60);
+
+/// ureq resolves the host before every request, even when a kept-alive
+/// connection is waiting in the pool, and with a timeout set it does so on a
+/// new thread each time: a thread spawn per photo. One host per agent, so one
+/// cached answer, reused for [`RESOLVE_TTL`].
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    cache: std::sync::Mutex<Option<CachedAddrs>>,
+}
+
+#[derive(Debug)]
+struct CachedAddrs {
+    key: String,
+    at: std::time::Instant,
+    addrs: ureq::unversioned::resolver::ResolvedSocketAddrs,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.as_ref()
+            && hit.key == key
+            && hit.at.elapsed() < RESOLVE_TTL
+        {
+            return Ok(hit.addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        *cache = Some(CachedAddrs {
+            key,
+            at: std::time::Instant::now(),
+            addrs: addrs.clone(),
+        });
+        Ok(addrs)
+    }
 }
 
 /// The URL without query and fragment, for messages.
