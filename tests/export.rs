@@ -263,7 +263,7 @@ fn colliding_names_are_refused_before_any_request() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
     assert!(
-        err.contains("line 1 alice@contoso.com and line 3 alice@fabrikam.com → alice.jpg"),
+        err.contains("line 3 alice@fabrikam.com → alice.jpg, like line 1"),
         "{err}"
     );
     assert!(s.server.requests().is_empty());

@@ -2,11 +2,15 @@
 //!
 //! ```text
 //! list ─▶ pass 1: count, de-duplicate, check file names do not collide
-//!      ─▶ pass 2: feeder ─(bounded)─▶ N workers, each with its own Client
-//!                                        │ (shared busy Gate)
+//!      ─▶ pass 2: N workers, each with its own Client, take the next address
+//!                 from the shared list reader (shared busy Gate)
+//!                                        │ results (bounded channel)
 //!                                        ▼
-//!                       results ─▶ the reporter (this thread): progress,
-//!                                  report, manifest checkpoints, summary
+//!                       the reporter (this thread): progress, report,
+//!                       manifest checkpoints, summary
+//!
+//! Only hashes of the addresses and names are kept, so memory stays flat in
+//! the length of the list (the manifest holds one entry per photo).
 //! ```
 
 pub mod input;
@@ -42,6 +46,7 @@ pub const EWS_MAX_CONCURRENCY: u32 = 27;
 /// Manifest checkpoints: at most this long, or this many results, apart.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 const CHECKPOINT_ROWS: u64 = 500;
+const CHECKPOINT_MIN: Duration = Duration::from_millis(500);
 /// Plain progress lines when stderr is not a terminal.
 const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
 /// After Ctrl-C, how long to wait for requests in flight.
@@ -157,10 +162,26 @@ enum Item {
     },
 }
 
+/// A 128-bit hash of a lower-cased text: sets of these stand for sets of
+/// addresses or names (a false match is about as likely as 2^-100 for a list
+/// of a million).
+fn key(text: &str) -> u128 {
+    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+    let lower = text.to_lowercase();
+    let hash = |salt: u64| {
+        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+        h.write_u64(salt);
+        h.write(lower.as_bytes());
+        h.finish()
+    };
+    (u128::from(hash(0x5eed_0001)) << 64) | u128::from(hash(0x5eed_0002))
+}
+
 /// Validates and de-duplicates (case-insensitively); `None` for a duplicate.
-fn classify(raw: RawEntry, seen: &mut HashSet<String>) -> Option<Item> {
+fn classify(raw: RawEntry, seen: &mut HashSet<u128>) -> Option<Item> {
     match validate_email(&raw.text) {
-        Ok(email) => seen.insert(email.to_lowercase()).then(|| Item::Address {
+        Ok(email) => seen.insert(key(email)).then(|| Item::Address {
             line: raw.line,
             email: email.to_string(),
         }),
@@ -300,7 +321,7 @@ pub fn run(
     let mut duplicates = 0u64;
     {
         let mut seen = HashSet::new();
-        let mut names: HashMap<String, (u64, String)> = HashMap::new();
+        let mut names: HashMap<u128, u64> = HashMap::new();
         let mut collisions = Vec::new();
         for raw in source.entries(args.column.as_deref())? {
             if interrupted() {
@@ -312,12 +333,12 @@ pub fn run(
                 Some(Item::Address { line, email }) => {
                     total += 1;
                     let name = template.render(&email, args.size, default_ext);
-                    match names.get(&name.to_lowercase()) {
-                        Some((first_line, first)) => collisions.push(format!(
-                            "line {first_line} {first} and line {line} {email} → {name}"
+                    match names.get(&key(&name)) {
+                        Some(first_line) => collisions.push(format!(
+                            "line {line} {email} → {name}, like line {first_line}"
                         )),
                         None => {
-                            names.insert(name.to_lowercase(), (line, email));
+                            names.insert(key(&name), line);
                         }
                     }
                 }
@@ -353,44 +374,25 @@ pub fn run(
         prune: args.prune,
     });
 
-    // Pass 2: the feeder, the workers, and this thread as the reporter.
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(2 * jobs);
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let entries = source.entries(args.column.as_deref())?;
-    {
-        let tx = tx.clone();
-        let shared = Arc::clone(&shared);
-        let plan = Arc::clone(&plan);
-        let (sync, skip_existing) = (args.sync, args.skip_existing);
-        let default_ext = default_ext.to_string();
-        thread::Builder::new()
-            .name("export-feeder".into())
-            .spawn(move || {
-                feed(
-                    entries,
-                    job_tx,
-                    tx,
-                    shared,
-                    plan,
-                    sync,
-                    skip_existing,
-                    default_ext,
-                )
-            })
-            .map_err(|e| Error::Usage(format!("cannot start a thread: {e}")))?;
-    }
+    // Pass 2: the workers, and this thread as the reporter.
+    let feed = Arc::new(Mutex::new(Feed {
+        entries: Some(source.entries(args.column.as_deref())?),
+        seen: HashSet::new(),
+        sync: args.sync,
+        skip_existing: args.skip_existing,
+        default_ext,
+    }));
     for (index, client) in clients.into_iter().enumerate() {
         let tx = tx.clone();
         let shared = Arc::clone(&shared);
         let plan = Arc::clone(&plan);
-        let job_rx = Arc::clone(&job_rx);
+        let feed = Arc::clone(&feed);
         thread::Builder::new()
             .name(format!("export-worker-{index}"))
-            .spawn(move || work(index, client, job_rx, tx, shared, plan))
+            .spawn(move || work(index, client, feed, tx, shared, plan))
             .map_err(|e| Error::Usage(format!("cannot start a thread: {e}")))?;
     }
     drop(tx);
-    drop(job_rx);
 
     let show_progress = match args.progress {
         ProgressArg::Never => false,
@@ -439,78 +441,75 @@ fn make_client(
         }))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn feed(
-    entries: input::Entries,
-    jobs: SyncSender<Job>,
-    tx: SyncSender<Msg>,
-    shared: Arc<Shared>,
-    plan: Arc<Plan>,
+/// The list as the workers read it, one address at a time.
+struct Feed {
+    /// `None` once the list is exhausted or broken.
+    entries: Option<input::Entries>,
+    seen: HashSet<u128>,
     sync: bool,
     skip_existing: bool,
-    default_ext: String,
-) {
-    let mut seen = HashSet::new();
-    for raw in entries {
-        if shared.stopping() {
-            return;
-        }
-        let raw = match raw {
-            Ok(raw) => raw,
-            Err(err) => {
-                let _ = tx.send(Msg::InputError(err));
-                return;
-            }
-        };
-        let (line, email) = match classify(raw, &mut seen) {
-            None => continue,
-            Some(Item::Invalid { line, text, error }) => {
-                let mut row = Row::new(line, text, Status::Failed);
-                row.error = Some(error);
-                if tx.send(Msg::Row(Box::new(row), None, None)).is_err() {
-                    return;
+    default_ext: &'static str,
+}
+
+impl Feed {
+    /// The next address to fetch. Malformed lines and skipped files become
+    /// rows on the way; `None` at the end of the list.
+    fn next_job(&mut self, shared: &Shared, plan: &Plan, tx: &SyncSender<Msg>) -> Option<Job> {
+        loop {
+            let raw = match self.entries.as_mut()?.next() {
+                None => {
+                    self.entries = None;
+                    return None;
                 }
-                continue;
-            }
-            Some(Item::Address { line, email }) => (line, email),
-        };
-        let previous = shared
-            .manifest
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&email)
-            .cloned()
-            .filter(|entry| plan.dir.join(&entry.file).is_file());
-        if skip_existing {
-            let existing = previous
-                .as_ref()
-                .map(|entry| plan.dir.join(&entry.file))
-                .or_else(|| {
-                    Some(
-                        plan.dir
-                            .join(plan.template.render(&email, plan.size, &default_ext)),
-                    )
-                    .filter(|p| p.is_file())
-                });
-            if let Some(path) = existing {
-                let mut row = Row::new(line, email, Status::Skipped);
-                row.path = Some(path.display().to_string());
-                if tx.send(Msg::Row(Box::new(row), None, None)).is_err() {
-                    return;
+                Some(Err(err)) => {
+                    self.entries = None;
+                    let _ = tx.send(Msg::InputError(err));
+                    return None;
                 }
-                continue;
+                Some(Ok(raw)) => raw,
+            };
+            let (line, email) = match classify(raw, &mut self.seen) {
+                None => continue,
+                Some(Item::Invalid { line, text, error }) => {
+                    let mut row = Row::new(line, text, Status::Failed);
+                    row.error = Some(error);
+                    tx.send(Msg::Row(Box::new(row), None, None)).ok()?;
+                    continue;
+                }
+                Some(Item::Address { line, email }) => (line, email),
+            };
+            let previous = shared
+                .manifest
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&email)
+                .cloned()
+                .filter(|entry| plan.dir.join(&entry.file).is_file());
+            if self.skip_existing {
+                let existing = previous
+                    .as_ref()
+                    .map(|entry| plan.dir.join(&entry.file))
+                    .or_else(|| {
+                        Some(plan.dir.join(plan.template.render(
+                            &email,
+                            plan.size,
+                            self.default_ext,
+                        )))
+                        .filter(|p| p.is_file())
+                    });
+                if let Some(path) = existing {
+                    let mut row = Row::new(line, email, Status::Skipped);
+                    row.path = Some(path.display().to_string());
+                    tx.send(Msg::Row(Box::new(row), None, None)).ok()?;
+                    continue;
+                }
             }
-        }
-        let previous = previous.filter(|entry| sync && entry.size == plan.size.code());
-        if jobs
-            .send(Job {
+            let previous = previous.filter(|entry| self.sync && entry.size == plan.size.code());
+            return Some(Job {
                 line,
                 email,
                 previous,
-            })
-            .is_err()
-        {
-            return;
+            });
         }
     }
 }
@@ -518,7 +517,7 @@ fn feed(
 fn work(
     index: usize,
     mut client: Client,
-    jobs: Arc<Mutex<Receiver<Job>>>,
+    feed: Arc<Mutex<Feed>>,
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
     plan: Arc<Plan>,
@@ -533,9 +532,12 @@ fn work(
         if shared.stopping() {
             break;
         }
-        let job = match jobs.lock().unwrap_or_else(|e| e.into_inner()).recv() {
-            Ok(job) => job,
-            Err(_) => break,
+        let next = feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_job(&shared, &plan, &tx);
+        let Some(job) = next else {
+            break;
         };
         if shared.stopping() {
             break;
@@ -883,9 +885,12 @@ impl Reporter {
                 }
             }
             self.tick();
+            // Every 2 s, or every 500 results but then at most twice a second
+            // (a checkpoint rewrites the whole manifest).
+            let since = last_checkpoint.elapsed();
             if dirty
-                && (last_checkpoint.elapsed() >= CHECKPOINT_EVERY
-                    || rows_since_checkpoint >= CHECKPOINT_ROWS)
+                && (since >= CHECKPOINT_EVERY
+                    || (rows_since_checkpoint >= CHECKPOINT_ROWS && since >= CHECKPOINT_MIN))
             {
                 save_manifest(shared, dir, &self);
                 dirty = false;
