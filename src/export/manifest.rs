@@ -2,6 +2,7 @@
 //! and ETag, so that `--sync` asks only for photos that changed.
 
 use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,25 +97,23 @@ impl Manifest {
         self.entries.remove(&email.to_lowercase());
     }
 
-    /// Serialises the manifest (one entry a line, for people and diffs).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("{{\"version\":{},\"entries\":{{", self.version).into_bytes();
+    /// Serialises the manifest, one entry a line (for people and diffs).
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(64 * 1024, out);
+        write!(out, "{{\"version\":{},\"entries\":{{", self.version)?;
         for (i, (key, entry)) in self.entries.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\n");
-            serde_json::to_writer(&mut out, key).expect("a string serialises");
-            out.push(b':');
-            serde_json::to_writer(&mut out, entry).expect("an entry serialises");
+            out.write_all(if i > 0 { b",\n" } else { b"\n" })?;
+            serde_json::to_writer(&mut out, key)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut out, entry)?;
         }
-        out.extend_from_slice(b"\n}}\n");
-        out
+        out.write_all(b"\n}}\n")?;
+        out.flush()
     }
 
-    /// Writes the manifest atomically into `dir`.
+    /// Writes the manifest atomically into `dir`, streamed.
     pub fn save(&self, dir: &Path) -> Result<(), OutputError> {
-        output::write_atomic(&Manifest::path(dir), &self.to_bytes(), true)
+        output::write_atomic_with(&Manifest::path(dir), true, |out| self.write_to(out))
     }
 }
 

@@ -961,12 +961,14 @@ impl Reporter {
 }
 
 fn save_manifest(shared: &Shared, dir: &Path, reporter: &Reporter) {
-    let bytes = shared
+    // Workers only read the manifest (one lookup per address), so holding it
+    // while it is written costs them little.
+    let saved = shared
         .manifest
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .to_bytes();
-    if let Err(err) = output::write_atomic(&Manifest::path(dir), &bytes, true) {
+        .save(dir);
+    if let Err(err) = saved {
         reporter.progress.println(
             &reporter.console,
             &format!("cannot save the manifest: {err}"),
