@@ -573,6 +573,88 @@ fn sync_rerun_writes_nothing_unless_changed() {
 }
 
 #[test]
+fn sync_refetches_when_the_name_or_format_changes() {
+    let s = Setup::new();
+    write_list(&s, "users.txt", &users("fmt", 3));
+    let photos = s.path("photos");
+    s.cmd()
+        .args(["export", "users.txt", "--dir", "photos", "--sync"])
+        .assert()
+        .success();
+    // Another format: fetched again, converted, and the old files go.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--report",
+            "r.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert!(st.values().all(|v| v == "fetched"), "{st:?}");
+    assert_eq!(
+        files_in(&photos),
+        [
+            ".ews-photo-manifest.json",
+            "fmt0@contoso.com.png",
+            "fmt1@contoso.com.png",
+            "fmt2@contoso.com.png"
+        ]
+    );
+    // The same again: unchanged.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--report",
+            "r.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert!(st.values().all(|v| v == "unchanged"), "{st:?}");
+    // Another name: fetched again under the new name.
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--name",
+            "{local}.{ext}",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(&photos),
+        [
+            ".ews-photo-manifest.json",
+            "fmt0.png",
+            "fmt1.png",
+            "fmt2.png"
+        ]
+    );
+}
+
+#[test]
 fn vanished_photos_are_reported_and_pruned_on_request() {
     let s = Setup::new();
     write_list(
@@ -736,6 +818,23 @@ fn wrong_password_stops_the_run_with_exit_4() {
         .assert()
         .success();
     assert_eq!(files_in(&s.path("photos")).len(), 51);
+}
+
+#[test]
+fn an_empty_list_is_fine() {
+    let s = Setup::new();
+    std::fs::write(s.path("users.txt"), "# nobody yet\n\n").unwrap();
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "p"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains("no addresses"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

@@ -199,6 +199,8 @@ struct Job {
     email: String,
     /// The manifest's entry, when --sync and its file is still there.
     previous: Option<manifest::Entry>,
+    /// Its ETag, when that file is what this run would write.
+    if_none_match: Option<String>,
 }
 
 /// From the feeder and workers to the reporter.
@@ -261,6 +263,21 @@ struct Plan {
     prune: bool,
 }
 
+impl Plan {
+    /// True when a manifest entry is what this run would write, but for the
+    /// photo itself: same size, same --format, same --name. Otherwise the
+    /// photo is fetched again (and the old file replaced).
+    fn still_fits(&self, email: &str, entry: &manifest::Entry) -> bool {
+        let ext = Path::new(&entry.file)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("");
+        entry.size == self.size.code()
+            && self.to.is_none_or(|f| f.extension() == ext)
+            && self.template.render(email, self.size, ext) == entry.file
+    }
+}
+
 /// Runs `ews-photo export`.
 pub fn run(
     connection: &Connection,
@@ -268,7 +285,6 @@ pub fn run(
     args: &ExportArgs,
     console: Console,
 ) -> Result<(), Error> {
-    ACTIVE.store(true, Ordering::SeqCst);
     let template = Template::parse(&args.name)?;
     let jobs = args.jobs.max(1) as usize;
     if args.jobs > EWS_MAX_CONCURRENCY {
@@ -374,7 +390,13 @@ pub fn run(
         prune: args.prune,
     });
 
-    // Pass 2: the workers, and this thread as the reporter.
+    if total == 0 {
+        console.warn(&format!("{}: no addresses in the list", source.name()));
+    }
+
+    // Pass 2: the workers, and this thread as the reporter. From here on,
+    // Ctrl-C stops the run cleanly (report and manifest flushed).
+    ACTIVE.store(true, Ordering::SeqCst);
     let feed = Arc::new(Mutex::new(Feed {
         entries: Some(source.entries(args.column.as_deref())?),
         seen: HashSet::new(),
@@ -504,11 +526,16 @@ impl Feed {
                     continue;
                 }
             }
-            let previous = previous.filter(|entry| self.sync && entry.size == plan.size.code());
+            let previous = previous.filter(|_| self.sync);
+            let if_none_match = previous
+                .as_ref()
+                .filter(|entry| plan.still_fits(&email, entry))
+                .and_then(|entry| entry.etag.clone());
             return Some(Job {
                 line,
                 email,
                 previous,
+                if_none_match,
             });
         }
     }
@@ -579,7 +606,7 @@ fn fetch_one(
     let request = PhotoRequest {
         email: job.email.clone(),
         size: plan.size,
-        if_none_match: job.previous.as_ref().and_then(|p| p.etag.clone()),
+        if_none_match: job.if_none_match.clone(),
     };
     let failed = |err: Error| {
         let mut row = Row::new(job.line, job.email.clone(), Status::Failed);
@@ -735,7 +762,7 @@ impl Progress {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec:.0} ETA {eta} {msg}",
+                    "{elapsed_precise} [{bar:20}] {pos}/{len} ETA {eta} {wide_msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -784,8 +811,10 @@ impl Reporter {
     fn tick(&mut self) {
         match &mut self.progress {
             Progress::Bar(bar) => {
+                let rate =
+                    self.counts.done() as f64 / self.started.elapsed().as_secs_f64().max(0.001);
                 bar.set_position(self.counts.done());
-                bar.set_message(self.counts.describe());
+                bar.set_message(format!("{rate:.0}/s: {}", self.counts.describe()));
             }
             Progress::Lines { next } => {
                 if Instant::now() >= *next {
