@@ -323,12 +323,6 @@ pub fn run(
         .map(|_| make_client(&config, &gate, &shared, &tx, jobs))
         .collect::<Result<Vec<_>, Error>>()?;
 
-    std::fs::create_dir_all(&args.dir).map_err(|e| {
-        Error::Usage(format!(
-            "cannot create the folder {}: {e}",
-            args.dir.display()
-        ))
-    })?;
     let source = Source::open(&args.input)?;
 
     // Pass 1: count, and refuse names that collide, before any request.
@@ -340,9 +334,6 @@ pub fn run(
         let mut names: HashMap<u128, u64> = HashMap::new();
         let mut collisions = Vec::new();
         for raw in source.entries(args.column.as_deref())? {
-            if interrupted() {
-                return Err(Error::Interrupted);
-            }
             match classify(raw?, &mut seen) {
                 None => duplicates += 1,
                 Some(Item::Invalid { .. }) => total += 1,
@@ -376,6 +367,12 @@ pub fn run(
         }
     }
 
+    std::fs::create_dir_all(&args.dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot create the folder {}: {e}",
+            args.dir.display()
+        ))
+    })?;
     let (manifest, warning) = Manifest::load(&args.dir);
     if let Some(warning) = warning {
         console.warn(&warning);
