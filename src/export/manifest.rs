@@ -6,7 +6,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::output::{self, OutputError};
 
@@ -30,12 +31,39 @@ pub struct Entry {
 }
 
 /// Address (lower-cased) → entry.
-#[derive(Debug, Default, Serialize, Deserialize)]
+///
+/// Entries are held as their JSON text (about half the memory of the parsed
+/// form) and parsed when looked up, once per address and run.
+#[derive(Debug, Default, Deserialize)]
 pub struct Manifest {
     /// Format version (1).
     pub version: u32,
-    /// The entries, by lower-cased address.
-    pub entries: BTreeMap<String, Entry>,
+    #[serde(deserialize_with = "compact_entries")]
+    entries: BTreeMap<Box<str>, Box<str>>,
+}
+
+/// Reads the `entries` object one entry at a time, keeping each as compact JSON.
+fn compact_entries<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<Box<str>, Box<str>>, D::Error> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = BTreeMap<Box<str>, Box<str>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of address → entry")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = BTreeMap::new();
+            while let Some((key, entry)) = map.next_entry::<String, Entry>()? {
+                let json = serde_json::to_string(&entry).map_err(de::Error::custom)?;
+                entries.insert(key.to_lowercase().into(), json.into());
+            }
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Entries)
 }
 
 impl Manifest {
@@ -48,8 +76,8 @@ impl Manifest {
     /// damaged one is empty too, with a warning to show.
     pub fn load(dir: &Path) -> (Manifest, Option<String>) {
         let path = Manifest::path(dir);
-        let text = match std::fs::read(&path) {
-            Ok(text) => text,
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => io::BufReader::new(file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return (Manifest::new(), None);
             }
@@ -63,7 +91,7 @@ impl Manifest {
                 );
             }
         };
-        match serde_json::from_slice::<Manifest>(&text) {
+        match serde_json::from_reader::<_, Manifest>(file) {
             Ok(manifest) => (manifest, None),
             Err(e) => (
                 Manifest::new(),
@@ -83,29 +111,42 @@ impl Manifest {
     }
 
     /// The entry of an address.
-    pub fn get(&self, email: &str) -> Option<&Entry> {
-        self.entries.get(&email.to_lowercase())
+    pub fn get(&self, email: &str) -> Option<Entry> {
+        let json = self.entries.get(email.to_lowercase().as_str())?;
+        serde_json::from_str(json).ok()
     }
 
     /// Records a fetched photo.
-    pub fn set(&mut self, entry: Entry) {
-        self.entries.insert(entry.email.to_lowercase(), entry);
+    pub fn set(&mut self, entry: &Entry) {
+        let json = serde_json::to_string(entry).expect("an entry serialises");
+        self.entries
+            .insert(entry.email.to_lowercase().into(), json.into());
     }
 
     /// Forgets an address.
     pub fn remove(&mut self, email: &str) {
-        self.entries.remove(&email.to_lowercase());
+        self.entries.remove(email.to_lowercase().as_str());
+    }
+
+    /// How many addresses it knows.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when it knows no address.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Serialises the manifest, one entry a line (for people and diffs).
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut out = BufWriter::with_capacity(64 * 1024, out);
         write!(out, "{{\"version\":{},\"entries\":{{", self.version)?;
-        for (i, (key, entry)) in self.entries.iter().enumerate() {
+        for (i, (key, json)) in self.entries.iter().enumerate() {
             out.write_all(if i > 0 { b",\n" } else { b"\n" })?;
             serde_json::to_writer(&mut out, key)?;
             out.write_all(b":")?;
-            serde_json::to_writer(&mut out, entry)?;
+            out.write_all(json.as_bytes())?;
         }
         out.write_all(b"\n}}\n")?;
         out.flush()
@@ -161,7 +202,7 @@ mod tests {
     fn round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let mut m = Manifest::load(dir.path()).0;
-        m.set(Entry {
+        m.set(&Entry {
             email: "Alice@Contoso.com".into(),
             file: "Alice@Contoso.com.jpg".into(),
             size: "HR96x96".into(),
@@ -174,6 +215,6 @@ mod tests {
         assert_eq!(loaded.get("alice@contoso.com"), m.get("ALICE@contoso.com"));
         std::fs::write(Manifest::path(dir.path()), "{oops").unwrap();
         let (loaded, warning) = Manifest::load(dir.path());
-        assert!(loaded.entries.is_empty() && warning.unwrap().contains("damaged"));
+        assert!(loaded.is_empty() && warning.unwrap().contains("damaged"));
     }
 }

@@ -502,7 +502,6 @@ impl Feed {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&email)
-                .cloned()
                 .filter(|entry| plan.dir.join(&entry.file).is_file());
             if self.skip_existing {
                 let existing = previous
@@ -884,7 +883,7 @@ impl Reporter {
                 if let Some(update) = update {
                     let mut manifest = shared.manifest.lock().unwrap_or_else(|e| e.into_inner());
                     match update {
-                        Update::Set(entry) => manifest.set(entry),
+                        Update::Set(entry) => manifest.set(&entry),
                         Update::Remove(email) => manifest.remove(&email),
                     }
                     *dirty = true;
