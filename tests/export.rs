@@ -98,7 +98,8 @@ a/b@contoso.com\n\
 ..\\..\\x@contoso.com\n\
 clear@contoso.com\n\
 fail1@contoso.com\n\
-  carol@contoso.com  \n";
+  carol@contoso.com  \n\
+SMTP:carol@contoso.com\n";
     std::fs::write(s.path("users.txt"), list).unwrap();
     let out = s
         .cmd()
@@ -179,7 +180,7 @@ fail1@contoso.com\n\
         err.contains("6 fetched, 0 unchanged, 2 no photo, 0 skipped, 2 failed"),
         "{err}"
     );
-    assert!(err.contains("1 duplicate"), "{err}");
+    assert!(err.contains("2 duplicate lines ignored"), "{err}");
     // The duplicate cost no request.
     assert_eq!(s.server.requests_for("alice@contoso.com"), 1);
     // -q: nothing but the final error.

@@ -179,8 +179,13 @@ fn key(text: &str) -> u128 {
 }
 
 /// Validates and de-duplicates (case-insensitively); `None` for a duplicate.
+/// An `smtp:` prefix, as in Exchange's EmailAddresses lists, is dropped.
 fn classify(raw: RawEntry, seen: &mut HashSet<u128>) -> Option<Item> {
-    match validate_email(&raw.text) {
+    let text = match raw.text.get(..5) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("smtp:") => &raw.text[5..],
+        _ => raw.text.as_str(),
+    };
+    match validate_email(text) {
         Ok(email) => seen.insert(key(email)).then(|| Item::Address {
             line: raw.line,
             email: email.to_string(),
@@ -950,7 +955,8 @@ impl Reporter {
             self.counts.describe()
         );
         if duplicates > 0 {
-            summary.push_str(&format!("; {duplicates} duplicate lines ignored"));
+            let lines = if duplicates == 1 { "line" } else { "lines" };
+            summary.push_str(&format!("; {duplicates} duplicate {lines} ignored"));
         }
         if let Some(report) = report.as_ref() {
             summary.push_str(&format!("; report: {}", report.path().display()));
