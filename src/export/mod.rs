@@ -928,9 +928,6 @@ impl Reporter {
                 rows_since_checkpoint = 0;
             }
         }
-        if interrupted() {
-            interrupted_run = true;
-        }
         // No file is being written past this point: wait for writes under way,
         // then record what they finished.
         let _no_more_writes = shared.writes.write().unwrap_or_else(|e| e.into_inner());
@@ -941,6 +938,8 @@ impl Reporter {
             save_manifest(shared, dir, &self);
         }
         output::remove_temporary_files();
+        // Ctrl-C once everything was done changes nothing.
+        let interrupted_run = (interrupted_run || interrupted()) && self.counts.done() < self.total;
         if let Progress::Bar(bar) = &self.progress {
             bar.set_position(self.counts.done());
             bar.finish_and_clear();
