@@ -724,6 +724,30 @@ fn vanished_photos_are_reported_and_pruned_on_request() {
     assert!(!photos.join("nophoto-gone@contoso.com.jpg").exists());
     assert!(manifest(&photos)["entries"]["nophoto-gone@contoso.com"].is_null());
     assert!(photos.join("alice@contoso.com.jpg").exists());
+
+    // A manifest naming a file outside --dir is not trusted: nothing is deleted.
+    std::fs::write(s.path("precious.txt"), b"keep me").unwrap();
+    let mut m = manifest(&photos);
+    m["entries"]["nophoto-gone@contoso.com"] = serde_json::json!({
+        "email": "nophoto-gone@contoso.com",
+        "file": "../precious.txt",
+        "size": "HR96x96",
+        "etag": "0badf00d",
+        "fetched": "2026-01-01T00:00:00Z"
+    });
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--prune",
+        ])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(s.path("precious.txt")).unwrap(), b"keep me");
 }
 
 #[test]

@@ -507,6 +507,9 @@ impl Feed {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&email)
+                // A manifest is a file anyone may edit: only plain names in
+                // --dir are trusted (--prune deletes them).
+                .filter(|entry| output::sanitize_file_name(&entry.file) == entry.file)
                 .filter(|entry| plan.dir.join(&entry.file).is_file());
             if self.skip_existing {
                 let existing = previous
@@ -651,10 +654,9 @@ fn fetch_one(
             return Some(failed(err.into()));
         }
     }
-    // The format changed (the server now sends PNG): the old file goes.
+    // The name or format changed: the old file goes.
     if let Some(previous) = &job.previous
         && previous.file != name
-        && output::sanitize_file_name(&previous.file) == previous.file
     {
         let _ = std::fs::remove_file(plan.dir.join(&previous.file));
     }
