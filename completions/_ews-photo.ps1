@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Fetch one user''s photo')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Fetch the photos of many users: parallel, resumable, incremental')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -76,6 +77,48 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Keep an existing output file instead of replacing it')
             [CompletionResult]::new('--no-clobber', '--no-clobber', [CompletionResultType]::ParameterName, 'Keep an existing output file instead of replacing it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
+            [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ews-photo;export' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The folder to write the photos into (created if missing)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The folder to write the photos into (created if missing)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'File name template: {email}, {local}, {domain}, {size}, {ext} (the real format''s extension). The result is made a safe file name in --dir')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding the addresses (default: email, mail, PrimarySmtpAddress or UserPrincipalName; case-insensitive)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Convert to this format (keep: write what the server sent)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson)')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Authentication scheme; auto picks from the server''s 401 challenge')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'The operation''s form: soap (POST) or rest (GET …/s/GetUserPhoto)')
+            [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
+            [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder''s manifest): unchanged photos are not downloaded or written again')
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'With --sync: delete the file of a user whose photo was removed on the server')
+            [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Skip addresses whose file already exists (no request at all)')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)')
@@ -147,12 +190,16 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
         }
         'ews-photo;help' {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Fetch one user''s photo')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Fetch the photos of many users: parallel, resumable, incremental')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'ews-photo;help;get' {
+            break
+        }
+        'ews-photo;help;export' {
             break
         }
         'ews-photo;help;completions' {

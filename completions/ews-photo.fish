@@ -49,6 +49,7 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -s q -l quiet -d 'Prin
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s V -l version -d 'Print version'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "get" -d 'Fetch one user\'s photo'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "export" -d 'Fetch the photos of many users: parallel, resumable, incremental'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -95,6 +96,56 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s v -l verbose
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s d -l dir -d 'The folder to write the photos into (created if missing)' -r -f -a "(__fish_complete_directories)"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l name -d 'File name template: {email}, {local}, {domain}, {size}, {ext} (the real format\'s extension). The result is made a safe file name in --dir' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l column -d 'The CSV column holding the addresses (default: email, mail, PrimarySmtpAddress or UserPrincipalName; case-insensitive)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s s -l size -d 'Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width' -r -f -a "HR48x48\t''
+HR64x64\t''
+HR96x96\t''
+HR120x120\t''
+HR240x240\t''
+HR360x360\t''
+HR432x432\t''
+HR504x504\t''
+HR648x648\t''
+HR1024xN\t''
+HR1920xN\t''"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l format -d 'Convert to this format (keep: write what the server sent)' -r -f -a "keep\t'Whatever the server sent (normally JPEG)'
+jpeg\t'JPEG'
+png\t'PNG'
+webp\t'WebP (lossless)'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s j -l jobs -d 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l report -d 'Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l progress -d 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)' -r -f -a "auto\t'A bar on a terminal, periodic lines otherwise; nothing with -q'
+always\t'As auto, even with -q'
+never\t'No progress (the summary is still printed, unless -q)'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder\'s manifest): unchanged photos are not downloaded or written again'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 'With --sync: delete the file of a user whose photo was removed on the server'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission: it never sends the password)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s V -l version -d 'Print version'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
@@ -143,7 +194,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s v -l verbose
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "get" -d 'Fetch one user\'s photo'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "get" -d 'Fetch one user\'s photo'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "export" -d 'Fetch the photos of many users: parallel, resumable, incremental'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

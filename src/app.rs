@@ -10,7 +10,7 @@ use crate::auth::{AuthMethod, Credentials, PasswordSource, read_secret, read_sec
 use crate::cli::{AuthArg, Cli, Command, Connection, GetArgs, OutputFormat, ProtocolArg};
 use crate::client::{BusyWait, Client, ClientConfig, PhotoRequest, human_duration};
 use crate::error::{Error, TransportError};
-use crate::exchange::{Outcome, Protocol};
+use crate::exchange::{Outcome, Protocol, RawPhoto};
 use crate::output::{self, OutputError};
 use crate::photo::{self, Format};
 use crate::transport::TransportOptions;
@@ -77,6 +77,7 @@ pub fn run(cli: Cli, console: Console) -> Result<(), Error> {
             print_generated(&man_page());
             Ok(())
         }
+        Command::Export(args) => crate::export::run(&cli.connection, cli.verbose, &args, console),
     }
 }
 
@@ -348,26 +349,18 @@ fn get_inner(
             Ok(())
         }
         Outcome::Photo(raw) => {
-            let info = photo::inspect(&raw.bytes)?;
-            if info.is_clear_image() {
-                return Err(Error::NoPhoto {
-                    email,
-                    detail: Some("the server sent the 1×1 placeholder image".into()),
-                });
+            let prepared = prepare_photo(&email, raw, target_format(args.format))?;
+            if let Some(warning) = &prepared.warning {
+                console.warn(warning);
             }
-            if let Some(claimed) = raw.content_type.as_deref()
-                && !info.matches_content_type(claimed)
-            {
-                console.warn(&format!(
-                    "{email}: the server said {claimed} but sent {}; writing it as {}",
-                    info.format.mime(),
-                    info.format.extension()
-                ));
-            }
-            let (bytes, format) = match target_format(args.format) {
-                Some(to) if to != info.format => (photo::convert(&raw.bytes, info.format, to)?, to),
-                _ => (raw.bytes, info.format),
-            };
+            let Prepared {
+                bytes,
+                format,
+                info,
+                etag,
+                expires,
+                ..
+            } = prepared;
             let path = match &args.output {
                 Some(_) if to_stdout => {
                     output::write_stdout(&bytes)?;
@@ -393,8 +386,8 @@ fn get_inner(
                 content_type: Some(format.mime().to_string()),
                 width: Some(info.width),
                 height: Some(info.height),
-                etag: raw.etag,
-                expires: raw.expires,
+                etag,
+                expires,
                 error: None,
                 exit_code: 0,
             };
@@ -413,7 +406,61 @@ fn get_inner(
     }
 }
 
-fn target_format(format: OutputFormat) -> Option<Format> {
+/// A photo checked and ready to write.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bytes to write (converted when asked).
+    pub bytes: Vec<u8>,
+    /// Their format.
+    pub format: Format,
+    /// The real format and dimensions of what the server sent.
+    pub info: photo::ImageInfo,
+    /// The server's ETag.
+    pub etag: Option<String>,
+    /// The server's Expires header.
+    pub expires: Option<String>,
+    /// Something worth telling (the server mislabelled the image).
+    pub warning: Option<String>,
+}
+
+/// Checks a photo from the server and converts it when asked: the one
+/// per-photo step shared by `get` and `export`. The 1×1 "clear image" is
+/// [`Error::NoPhoto`]; a damaged or non-image answer is an error.
+pub fn prepare_photo(email: &str, raw: RawPhoto, to: Option<Format>) -> Result<Prepared, Error> {
+    let info = photo::inspect(&raw.bytes)?;
+    if info.is_clear_image() {
+        return Err(Error::NoPhoto {
+            email: email.to_string(),
+            detail: Some("the server sent the 1×1 placeholder image".into()),
+        });
+    }
+    let warning = raw
+        .content_type
+        .as_deref()
+        .filter(|claimed| !info.matches_content_type(claimed))
+        .map(|claimed| {
+            format!(
+                "{email}: the server said {claimed} but sent {}; writing it as {}",
+                info.format.mime(),
+                info.format.extension()
+            )
+        });
+    let (bytes, format) = match to {
+        Some(to) if to != info.format => (photo::convert(&raw.bytes, info.format, to)?, to),
+        _ => (raw.bytes, info.format),
+    };
+    Ok(Prepared {
+        bytes,
+        format,
+        info,
+        etag: raw.etag,
+        expires: raw.expires,
+        warning,
+    })
+}
+
+/// The format `--format` asks for (`None`: keep what the server sent).
+pub fn target_format(format: OutputFormat) -> Option<Format> {
     match format {
         OutputFormat::Keep => None,
         OutputFormat::Jpeg => Some(Format::Jpeg),

@@ -86,6 +86,34 @@ pub enum Command {
     ))]
     Get(GetArgs),
 
+    /// Fetch the photos of many users: parallel, resumable, incremental.
+    #[command(
+        long_about = "Fetch the photos of a list of users into a folder, several at a time.\n\n\
+The list is a file (or - for stdin) with one address a line (blank lines and # comments are \
+ignored), or a CSV file with a header naming an email, mail, PrimarySmtpAddress or \
+UserPrincipalName column (or --column NAME), such as PowerShell's Export-Csv writes. \
+Addresses are de-duplicated; malformed ones are reported and skipped.\n\n\
+Each photo is written atomically as --name in --dir. A manifest, .ews-photo-manifest.json, \
+records each address's file and ETag, so that --sync fetches only what changed. --report \
+writes one row per address (CSV or JSON lines).",
+        after_long_help = concat!(
+            "Examples:\n",
+            "  # one address a line\n",
+            "  ews-photo export users.txt --dir photos/\n\n",
+            "  # from Exchange PowerShell, 16 at a time, with a report\n",
+            "  Get-Mailbox -ResultSize Unlimited | Export-Csv mbx.csv\n",
+            "  ews-photo export mbx.csv --dir photos/ --jobs 16 --report run.csv\n\n",
+            "  # from a pipe, every night: only changed photos are downloaded again\n",
+            "  ldapsearch -LLL '(mail=*)' mail | sed -n 's/^mail: //p' \\\n",
+            "      | ews-photo export - --dir photos/ --sync --prune --name '{local}.{ext}'\n\n",
+            "Statuses in the report: fetched, unchanged, no-photo, skipped, failed.\n",
+            "Exit codes: 0 every address fetched, unchanged, no-photo or skipped; 1 some failed;\n",
+            "2 usage or unreadable list; 4 authentication failed (the run stops); 130 interrupted\n",
+            "(the report and manifest are complete for what finished: run again with --sync)."
+        )
+    )]
+    Export(ExportArgs),
+
     /// Print a shell completion script.
     #[command(after_long_help = concat!(
         "Examples:\n",
@@ -108,6 +136,74 @@ pub enum Command {
         "  ews-photo man | groff -man -Tutf8 | less"
     ))]
     Man,
+}
+
+/// `ews-photo export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The list of addresses: a text file (one a line) or a CSV file; - for stdin.
+    #[arg(value_name = "FILE", default_value = "-", value_hint = ValueHint::FilePath)]
+    pub input: PathBuf,
+
+    /// The folder to write the photos into (created if missing).
+    #[arg(short, long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: PathBuf,
+
+    /// File name template: {email}, {local}, {domain}, {size}, {ext} (the real format's
+    /// extension). The result is made a safe file name in --dir.
+    #[arg(long, value_name = "TEMPLATE", default_value = "{email}.{ext}")]
+    pub name: String,
+
+    /// The CSV column holding the addresses (default: email, mail, PrimarySmtpAddress or
+    /// UserPrincipalName; case-insensitive).
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// Photo size: HR48x48 … HR648x648, HR1024xN, HR1920xN, or just the width.
+    #[arg(short, long, value_name = "SIZE", default_value = "HR96x96", value_parser = SizeParser)]
+    pub size: PhotoSize,
+
+    /// Convert to this format (keep: write what the server sent).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Keep)]
+    pub format: OutputFormat,
+
+    /// Requests in parallel, each worker on its own connection (Exchange allows 27 per
+    /// user by default: EWSMaxConcurrency).
+    #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub report: Option<PathBuf>,
+
+    /// Fetch only photos that changed since the last run (If-None-Match with the ETags in
+    /// the folder's manifest): unchanged photos are not downloaded or written again.
+    #[arg(long)]
+    pub sync: bool,
+
+    /// With --sync: delete the file of a user whose photo was removed on the server.
+    #[arg(long, requires = "sync")]
+    pub prune: bool,
+
+    /// Skip addresses whose file already exists (no request at all).
+    #[arg(long)]
+    pub skip_existing: bool,
+
+    /// Progress on stderr: a bar on a terminal, a line every few seconds otherwise
+    /// (always: even with -q).
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
+}
+
+/// `--progress` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    /// A bar on a terminal, periodic lines otherwise; nothing with -q.
+    Auto,
+    /// As auto, even with -q.
+    Always,
+    /// No progress (the summary is still printed, unless -q).
+    Never,
 }
 
 /// `ews-photo get`.

@@ -68,6 +68,17 @@ pub enum Error {
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+
+    /// A bulk run finished, but some addresses failed.
+    #[error("{failed} of {total} addresses failed{}", report.as_ref().map(|r| format!("; see the report, {}", r.display())).unwrap_or_default())]
+    SomeFailed {
+        /// Addresses that failed.
+        failed: u64,
+        /// Addresses in the run.
+        total: u64,
+        /// The report file, if any.
+        report: Option<PathBuf>,
+    },
 }
 
 impl Error {
@@ -81,6 +92,7 @@ impl Error {
             Error::Photo(_) | Error::Output(_) => exit::FAILURE,
             Error::NoPhoto { .. } => exit::NO_PHOTO,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::SomeFailed { .. } => exit::FAILURE,
         }
     }
 }

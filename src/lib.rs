@@ -31,6 +31,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod exchange;
+pub mod export;
 pub mod output;
 pub mod photo;
 pub mod rest;

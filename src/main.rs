@@ -15,8 +15,13 @@ fn main() {
     }
     let cli = Cli::parse();
     let console = Console::new(cli.quiet);
-    // Ctrl-C: remove any file still being written, then leave with 130.
+    // Ctrl-C: a running export stops taking addresses, flushes its report and
+    // manifest and leaves with 130. Otherwise (or on a second Ctrl-C) remove
+    // any file still being written, then leave with 130 at once.
     let _ = ctrlc::set_handler(|| {
+        if ews_photo::export::request_stop() {
+            return;
+        }
         ews_photo::output::remove_temporary_files();
         std::process::exit(exit::INTERRUPTED);
     });

@@ -82,6 +82,16 @@ pub fn remove_temporary_files() {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"one");
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), OutputError> {
+    write_atomic_with(path, overwrite, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] for content produced by `write` (e.g. streamed
+/// serialisation), without holding it all in memory first.
+pub fn write_atomic_with(
+    path: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), OutputError> {
     let io_error = |source| OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -115,7 +125,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Ou
         .unwrap_or_else(|e| e.into_inner())
         .push(temp_path.clone());
     let result = (|| {
-        temp.write_all(bytes).map_err(io_error)?;
+        write(&mut temp).map_err(io_error)?;
         temp.flush().map_err(io_error)?;
         if overwrite {
             temp.persist(path).map_err(|e| io_error(e.error))?;

@@ -125,7 +125,7 @@ impl Transport {
             .max_idle_age(Duration::from_secs(90))
             .build();
         Ok(Transport {
-            agent: Agent::with_parts(config, connector, DefaultResolver::default()),
+            agent: Agent::with_parts(config, connector, CachingResolver::default()),
             verbosity: options.verbosity,
             timeout: options.timeout,
             peer,
@@ -289,6 +289,55 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, TransportError> 
     let native = rustls_native_certs::load_native_certs();
     certs.extend(native.certs.iter().map(|der| der.as_ref().to_vec()));
     Ok(certs)
+}
+
+/// How long a resolved address is reused.
+const RESOLVE_TTL: Duration = Duration::from_secs(60);
+
+/// ureq resolves the host before every request, even when a kept-alive
+/// connection is waiting in the pool, and with a timeout set it does so on a
+/// new thread each time: a thread spawn per photo. One host per agent, so one
+/// cached answer, reused for [`RESOLVE_TTL`].
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    cache: std::sync::Mutex<Option<CachedAddrs>>,
+}
+
+#[derive(Debug)]
+struct CachedAddrs {
+    key: String,
+    at: std::time::Instant,
+    addrs: ureq::unversioned::resolver::ResolvedSocketAddrs,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.as_ref()
+            && hit.key == key
+            && hit.at.elapsed() < RESOLVE_TTL
+        {
+            return Ok(hit.addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        *cache = Some(CachedAddrs {
+            key,
+            at: std::time::Instant::now(),
+            addrs: addrs.clone(),
+        });
+        Ok(addrs)
+    }
 }
 
 /// The URL without query and fragment, for messages.

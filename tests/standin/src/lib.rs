@@ -250,6 +250,8 @@ pub struct Recorded {
     /// The target address, from the SOAP `Email` element or the REST `email`
     /// query parameter.
     pub email: Option<String>,
+    /// When the request was received (before any configured latency).
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -925,6 +927,7 @@ impl Inner {
             headers: req.headers.clone(),
             body: req.body.clone(),
             email: email.clone(),
+            at: Instant::now(),
         });
 
         if let Some(reply) = self.check_auth(&req) {

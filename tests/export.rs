@@ -1,0 +1,972 @@
+//! End-to-end tests of `ews-photo export` against the stand-in server.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+type Rows = Vec<HashMap<String, String>>;
+
+/// The rows of a CSV report, each a column → value map; every line must parse.
+fn csv_report(path: &Path) -> Rows {
+    let mut reader = csv::Reader::from_path(path).expect("report exists");
+    let headers = reader.headers().expect("header").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "line", "email", "status", "path", "bytes", "width", "height", "etag", "error"
+        ]
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("every report line parses");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// email → status.
+fn statuses(rows: &Rows) -> HashMap<String, String> {
+    rows.iter()
+        .map(|r| (r["email"].clone(), r["status"].clone()))
+        .collect()
+}
+
+fn row<'a>(rows: &'a Rows, email: &str) -> &'a HashMap<String, String> {
+    rows.iter()
+        .find(|r| r["email"] == email)
+        .unwrap_or_else(|| panic!("no row for {email}: {rows:?}"))
+}
+
+fn write_list(s: &Setup, name: &str, addresses: &[String]) {
+    std::fs::write(s.path(name), addresses.join("\n") + "\n").unwrap();
+}
+
+fn users(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}@contoso.com")).collect()
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read(dir.join(".ews-photo-manifest.json")).expect("manifest exists");
+    serde_json::from_slice(&text).expect("manifest is valid JSON")
+}
+
+/// (inode, mtime) of every file in a folder: a rewrite changes the inode.
+fn identities(dir: &Path) -> HashMap<String, (u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (meta.ino(), meta.modified().unwrap()),
+            )
+        })
+        .filter(|(name, _)| !name.starts_with('.'))
+        .collect()
+}
+
+fn partial_files(dir: &Path) -> Vec<String> {
+    files_in(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".part"))
+        .collect()
+}
+
+#[test]
+fn mixed_list_gives_the_right_rows_files_and_exit_code() {
+    let s = Setup::new();
+    let list = "# people\n\
+alice@contoso.com\n\
+\n\
+nophoto1@contoso.com\n\
+not an address\n\
+Alice@Contoso.com\n\
+png-bob@contoso.com\n\
+..@contoso.com\n\
+a/b@contoso.com\n\
+..\\..\\x@contoso.com\n\
+clear@contoso.com\n\
+fail1@contoso.com\n\
+  carol@contoso.com  \n\
+SMTP:carol@contoso.com\n";
+    std::fs::write(s.path("users.txt"), list).unwrap();
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--report",
+            "run.csv",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let rows = csv_report(&s.path("run.csv"));
+    // One row per unique address or malformed line; the duplicate is dropped.
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    let expected = [
+        ("alice@contoso.com", "fetched", "2"),
+        ("nophoto1@contoso.com", "no-photo", "4"),
+        ("not an address", "failed", "5"),
+        ("png-bob@contoso.com", "fetched", "7"),
+        ("..@contoso.com", "fetched", "8"),
+        ("a/b@contoso.com", "fetched", "9"),
+        ("..\\..\\x@contoso.com", "fetched", "10"),
+        ("clear@contoso.com", "no-photo", "11"),
+        ("fail1@contoso.com", "failed", "12"),
+        ("carol@contoso.com", "fetched", "13"),
+    ];
+    for (email, status, line) in expected {
+        let r = row(&rows, email);
+        assert_eq!(
+            (r["status"].as_str(), r["line"].as_str()),
+            (status, line),
+            "{r:?}"
+        );
+    }
+    assert!(row(&rows, "not an address")["error"].contains("not an email address"));
+    let alice = row(&rows, "alice@contoso.com");
+    assert_eq!(alice["path"], "photos/alice@contoso.com.jpg");
+    assert_eq!(
+        (alice["width"].as_str(), alice["height"].as_str()),
+        ("96", "96")
+    );
+    assert_eq!(
+        alice["bytes"],
+        s.server.photo_bytes("HR96x96", 0).len().to_string()
+    );
+    assert_eq!(
+        format!("\"{}\"", alice["etag"]),
+        ews_standin::etag_for("alice@contoso.com", "HR96x96", 0)
+    );
+    // Every file landed inside --dir under a safe name, with the real extension.
+    assert_eq!(s.files(), ["photos", "run.csv", "users.txt"]);
+    let photos = s.path("photos");
+    assert_eq!(
+        files_in(&photos),
+        [
+            ".ews-photo-manifest.json",
+            "__@contoso.com.jpg",
+            "___.._x@contoso.com.jpg",
+            "a_b@contoso.com.jpg",
+            "alice@contoso.com.jpg",
+            "carol@contoso.com.jpg",
+            "png-bob@contoso.com.png",
+        ]
+    );
+    assert_eq!(
+        std::fs::read(photos.join("alice@contoso.com.jpg")).unwrap(),
+        s.server.photo_bytes("HR96x96", 0)
+    );
+    // Messages: the failures by line, the mislabelled PNG, a summary.
+    assert!(err.contains("line 5, not an address"), "{err}");
+    assert!(err.contains("line 12, fail1@contoso.com"), "{err}");
+    assert!(err.contains("said image/jpeg but sent image/png"), "{err}");
+    assert!(
+        err.contains("6 fetched, 0 unchanged, 2 no photo, 0 skipped, 2 failed"),
+        "{err}"
+    );
+    assert!(err.contains("2 duplicate lines ignored"), "{err}");
+    // The duplicate cost no request.
+    assert_eq!(s.server.requests_for("alice@contoso.com"), 1);
+    // -q: nothing but the final error.
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "photos", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("2 of 10 addresses failed"), "{err}");
+}
+
+#[test]
+fn all_good_exits_0_and_templates_apply() {
+    let s = Setup::new();
+    write_list(
+        &s,
+        "users.txt",
+        &[
+            "alice@contoso.com".into(),
+            "nophoto2@contoso.com".into(),
+            "..@contoso.com".into(),
+        ],
+    );
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "out",
+            "-s",
+            "240",
+            "--format",
+            "png",
+            "--name",
+            "{local}/../{domain}-{size}.{ext}",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(&s.path("out")),
+        [
+            ".ews-photo-manifest.json",
+            "___.._contoso.com-HR240x240.png",
+            "alice_.._contoso.com-HR240x240.png",
+        ]
+    );
+    let info = image_info(&s.path("out/alice_.._contoso.com-HR240x240.png"));
+    assert_eq!(
+        (info.format, info.width),
+        (ews_photo::photo::Format::Png, 240)
+    );
+}
+
+#[test]
+fn colliding_names_are_refused_before_any_request() {
+    let s = Setup::new();
+    write_list(
+        &s,
+        "users.txt",
+        &[
+            "alice@contoso.com".into(),
+            "bob@contoso.com".into(),
+            "alice@fabrikam.com".into(),
+        ],
+    );
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "out",
+            "--name",
+            "{local}.{ext}",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("line 3 alice@fabrikam.com → alice.jpg, like line 1"),
+        "{err}"
+    );
+    assert!(s.server.requests().is_empty());
+    assert!(!s.path("out").exists());
+    // An unknown placeholder, and a template that names every file alike.
+    for name in ["{user}.jpg", "photo.{ext}"] {
+        let out = s
+            .cmd()
+            .args(["export", "users.txt", "--dir", "out", "--name", name])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    }
+}
+
+#[test]
+fn powershell_export_csv_input() {
+    let s = Setup::new();
+    let csv = "\u{feff}#TYPE Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox\r\n\
+\"Name\",\"Alias\",\"PrimarySmtpAddress\",\"Notes\"\r\n\
+\"Alice Smith\",\"alice\",\"alice@contoso.com\",\"first, with a comma\"\r\n\
+\"Bob\",\"bob\",\"nophoto-bob@contoso.com\",\"two\r\nlines\"\r\n\
+\"Carol\",\"carol\",\"CAROL@contoso.com\",\"\"\r\n\
+\"Alice again\",\"alice2\",\"Alice@Contoso.com\",\"\"\r\n\
+\"Broken\",\"broken\",\"broken\",\"\"\r\n";
+    std::fs::write(s.path("mbx.csv"), csv).unwrap();
+    let out = s
+        .cmd()
+        .args([
+            "export", "mbx.csv", "--dir", "photos", "--report", "run.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let rows = csv_report(&s.path("run.csv"));
+    let got: Vec<(&str, &str, &str)> = {
+        let mut v: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["line"].as_str(),
+                    r["email"].as_str(),
+                    r["status"].as_str(),
+                )
+            })
+            .collect();
+        v.sort_by_key(|(line, _, _)| line.parse::<u32>().unwrap());
+        v
+    };
+    assert_eq!(
+        got,
+        [
+            ("3", "alice@contoso.com", "fetched"),
+            ("4", "nophoto-bob@contoso.com", "no-photo"),
+            ("6", "CAROL@contoso.com", "fetched"),
+            ("8", "broken", "failed"),
+        ]
+    );
+    assert_eq!(
+        files_in(&s.path("photos")),
+        [
+            ".ews-photo-manifest.json",
+            "CAROL@contoso.com.jpg",
+            "alice@contoso.com.jpg"
+        ]
+    );
+    // --column picks another column; a header without a known column is an error.
+    std::fs::write(s.path("other.csv"), "Name;Smtp\nAlice;alice@contoso.com\n").unwrap();
+    let out = s
+        .cmd()
+        .args(["export", "other.csv", "--dir", "o2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--column"), "{}", stderr_of(&out));
+    s.cmd()
+        .args(["export", "other.csv", "--dir", "o2", "--column", "smtp"])
+        .assert()
+        .success();
+    assert!(s.path("o2/alice@contoso.com.jpg").is_file());
+}
+
+#[test]
+fn stdin_list_and_json_lines_report() {
+    let s = Setup::new();
+    let out = s
+        .cmd()
+        .args(["export", "-", "--dir", "photos", "--report", "run.ndjson"])
+        .write_stdin("alice@contoso.com\nbob@contoso.com\nnophoto@contoso.com\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(s.path("run.ndjson")).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(rows.len(), 3);
+    let bob = rows
+        .iter()
+        .find(|r| r["email"] == "bob@contoso.com")
+        .unwrap();
+    assert_eq!(bob["status"], "fetched");
+    assert_eq!(bob["line"], 2);
+    assert_eq!(bob["width"], 96);
+    // No spool file is left anywhere in the scratch folder.
+    assert_eq!(s.files(), ["photos", "run.ndjson"]);
+}
+
+#[test]
+fn unreadable_list_or_report_fails_before_any_request() {
+    let s = Setup::new();
+    write_list(&s, "users.txt", &users("u", 3));
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--report",
+            "no/such/folder/run.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("cannot create the report"));
+    assert!(s.server.requests().is_empty());
+    assert!(!s.path("photos").exists());
+    let out = s
+        .cmd()
+        .args(["export", "missing.txt", "--dir", "photos"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("missing.txt"));
+    assert!(s.server.requests().is_empty());
+}
+
+#[test]
+fn busy_answers_pause_every_worker_until_the_hint() {
+    let s = Setup::with(Options {
+        backoff_ms: 1000,
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let mut list = users("user", 60);
+    list.insert(12, "busyfault-1@contoso.com".into());
+    write_list(&s, "users.txt", &list);
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "photos", "--jobs", "4"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(files_in(&s.path("photos")).len(), 62);
+    // One message per pause, not one per worker.
+    assert_eq!(err.matches("server busy").count(), 1, "{err}");
+    assert!(err.contains("waiting 1s as it asked"), "{err}");
+    assert!(err.contains("all 4 workers pause"), "{err}");
+
+    let requests = s.server.requests();
+    let busy: Vec<Instant> = requests
+        .iter()
+        .filter(|r| r.email.as_deref() == Some("busyfault-1@contoso.com"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(busy.len(), 2, "one busy answer, one retry");
+    let hint = Duration::from_millis(1000);
+    assert!(busy[1] - busy[0] >= hint);
+    // Requests already on the wire when the busy answer came back may land just
+    // after it; past a generous margin, nothing reaches the server from any
+    // worker until the hint has elapsed.
+    let margin = Duration::from_millis(400);
+    let during: Vec<Duration> = requests
+        .iter()
+        .filter(|r| r.at > busy[0] + margin && r.at < busy[0] + hint)
+        .map(|r| r.at - busy[0])
+        .collect();
+    assert!(during.is_empty(), "requests during the pause: {during:?}");
+    // And the other workers did carry on afterwards, on their own connections.
+    let after: std::collections::HashSet<u64> = requests
+        .iter()
+        .filter(|r| r.at >= busy[0] + hint)
+        .map(|r| r.connection)
+        .collect();
+    assert!(after.len() >= 2, "{after:?}");
+}
+
+#[test]
+fn max_backoff_caps_the_hint() {
+    let s = Setup::with(Options {
+        backoff_ms: 600_000,
+        ..Default::default()
+    });
+    write_list(&s, "users.txt", &["busyfault-1@contoso.com".to_string()]);
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "p", "--max-backoff", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("waiting 1s"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn sync_rerun_writes_nothing_unless_changed() {
+    let s = Setup::new();
+    let mut list = users("sync", 20);
+    list.push("nophoto-sync@contoso.com".into());
+    write_list(&s, "users.txt", &list);
+    let photos = s.path("photos");
+    s.cmd()
+        .args(["export", "users.txt", "--dir", "photos", "--sync"])
+        .assert()
+        .success();
+    let before = identities(&photos);
+    assert_eq!(before.len(), 20);
+    let m = manifest(&photos);
+    assert_eq!(m["entries"].as_object().unwrap().len(), 20);
+    assert_eq!(
+        m["entries"]["sync3@contoso.com"]["file"],
+        "sync3@contoso.com.jpg"
+    );
+    let manifest_before = std::fs::read(photos.join(".ews-photo-manifest.json")).unwrap();
+    let requests_before = s.server.requests().len();
+
+    // Nothing changed: one conditional request each, nothing written.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--report",
+            "r2.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows = csv_report(&s.path("r2.csv"));
+    let st = statuses(&rows);
+    assert_eq!(st.values().filter(|v| *v == "unchanged").count(), 20);
+    assert_eq!(st["nophoto-sync@contoso.com"], "no-photo");
+    assert_eq!(identities(&photos), before);
+    assert_eq!(
+        std::fs::read(photos.join(".ews-photo-manifest.json")).unwrap(),
+        manifest_before,
+        "an unchanged run leaves the manifest alone"
+    );
+    let second: Vec<_> = s.server.requests()[requests_before..].to_vec();
+    assert_eq!(second.len(), 21);
+    let conditional = second
+        .iter()
+        .filter(|r| r.header("if-none-match").is_some())
+        .count();
+    assert_eq!(conditional, 20);
+
+    // Two photos change: exactly those are fetched and rewritten.
+    s.server.set_photo_version("sync4@contoso.com", 1);
+    s.server.set_photo_version("SYNC11@contoso.com", 2);
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--report",
+            "r3.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows = csv_report(&s.path("r3.csv"));
+    let mut fetched: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["status"] == "fetched")
+        .map(|r| r["email"].as_str())
+        .collect();
+    fetched.sort();
+    assert_eq!(fetched, ["sync11@contoso.com", "sync4@contoso.com"]);
+    let after = identities(&photos);
+    for (name, identity) in &before {
+        if name == "sync4@contoso.com.jpg" || name == "sync11@contoso.com.jpg" {
+            assert_ne!(&after[name], identity, "{name} rewritten");
+        } else {
+            assert_eq!(&after[name], identity, "{name} untouched");
+        }
+    }
+    assert_eq!(
+        std::fs::read(photos.join("sync4@contoso.com.jpg")).unwrap(),
+        s.server.photo_bytes("HR96x96", 1)
+    );
+    assert_eq!(
+        manifest(&photos)["entries"]["sync4@contoso.com"]["etag"],
+        ews_standin::etag_for("sync4@contoso.com", "HR96x96", 1).trim_matches('"')
+    );
+}
+
+#[test]
+fn sync_refetches_when_the_name_or_format_changes() {
+    let s = Setup::new();
+    write_list(&s, "users.txt", &users("fmt", 3));
+    let photos = s.path("photos");
+    s.cmd()
+        .args(["export", "users.txt", "--dir", "photos", "--sync"])
+        .assert()
+        .success();
+    // Another format: fetched again, converted, and the old files go.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--report",
+            "r.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert!(st.values().all(|v| v == "fetched"), "{st:?}");
+    assert_eq!(
+        files_in(&photos),
+        [
+            ".ews-photo-manifest.json",
+            "fmt0@contoso.com.png",
+            "fmt1@contoso.com.png",
+            "fmt2@contoso.com.png"
+        ]
+    );
+    // The same again: unchanged.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--report",
+            "r.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert!(st.values().all(|v| v == "unchanged"), "{st:?}");
+    // Another name: fetched again under the new name.
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--format",
+            "png",
+            "--name",
+            "{local}.{ext}",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(&photos),
+        [
+            ".ews-photo-manifest.json",
+            "fmt0.png",
+            "fmt1.png",
+            "fmt2.png"
+        ]
+    );
+}
+
+#[test]
+fn vanished_photos_are_reported_and_pruned_on_request() {
+    let s = Setup::new();
+    write_list(
+        &s,
+        "users.txt",
+        &[
+            "alice@contoso.com".into(),
+            "nophoto-gone@contoso.com".into(),
+        ],
+    );
+    s.cmd()
+        .args(["export", "users.txt", "--dir", "photos"])
+        .assert()
+        .success();
+    // Pretend an earlier run fetched a photo the user has since removed.
+    let photos = s.path("photos");
+    std::fs::write(photos.join("nophoto-gone@contoso.com.jpg"), b"old photo").unwrap();
+    let path = photos.join(".ews-photo-manifest.json");
+    let mut m = manifest(&photos);
+    m["entries"]["nophoto-gone@contoso.com"] = serde_json::json!({
+        "email": "nophoto-gone@contoso.com",
+        "file": "nophoto-gone@contoso.com.jpg",
+        "size": "HR96x96",
+        "etag": "0badf00d",
+        "fetched": "2026-01-01T00:00:00Z"
+    });
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--report",
+            "a.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let gone = row(&csv_report(&s.path("a.csv")), "nophoto-gone@contoso.com").clone();
+    assert_eq!(gone["status"], "no-photo");
+    assert!(gone["error"].contains("--prune"), "{gone:?}");
+    assert!(photos.join("nophoto-gone@contoso.com.jpg").exists());
+
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--prune",
+            "--report",
+            "b.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let gone = row(&csv_report(&s.path("b.csv")), "nophoto-gone@contoso.com").clone();
+    assert_eq!(gone["status"], "no-photo");
+    assert!(gone["error"].contains("deleted"), "{gone:?}");
+    assert!(!photos.join("nophoto-gone@contoso.com.jpg").exists());
+    assert!(manifest(&photos)["entries"]["nophoto-gone@contoso.com"].is_null());
+    assert!(photos.join("alice@contoso.com.jpg").exists());
+
+    // A manifest naming a file outside --dir is not trusted: nothing is deleted.
+    std::fs::write(s.path("precious.txt"), b"keep me").unwrap();
+    let mut m = manifest(&photos);
+    m["entries"]["nophoto-gone@contoso.com"] = serde_json::json!({
+        "email": "nophoto-gone@contoso.com",
+        "file": "../precious.txt",
+        "size": "HR96x96",
+        "etag": "0badf00d",
+        "fetched": "2026-01-01T00:00:00Z"
+    });
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--sync",
+            "--prune",
+        ])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(s.path("precious.txt")).unwrap(), b"keep me");
+}
+
+#[test]
+fn skip_existing_sends_no_request_for_files_already_there() {
+    let s = Setup::new();
+    write_list(
+        &s,
+        "users.txt",
+        &["alice@contoso.com".into(), "bob@contoso.com".into()],
+    );
+    std::fs::create_dir(s.path("photos")).unwrap();
+    std::fs::write(s.path("photos/alice@contoso.com.jpg"), b"mine").unwrap();
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--skip-existing",
+            "--report",
+            "r.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert_eq!(st["alice@contoso.com"], "skipped");
+    assert_eq!(st["bob@contoso.com"], "fetched");
+    assert_eq!(s.server.requests_for("alice@contoso.com"), 0);
+    assert_eq!(
+        std::fs::read(s.path("photos/alice@contoso.com.jpg")).unwrap(),
+        b"mine"
+    );
+}
+
+fn basic_server() -> Setup {
+    Setup::with(Options {
+        auth: Auth::Basic {
+            user: "CONTOSO\\jdoe".into(),
+            password: "S3cr3t-pw-xyz".into(),
+        },
+        ..Default::default()
+    })
+}
+
+#[test]
+fn wrong_password_stops_the_run_with_exit_4() {
+    let s = basic_server();
+    write_list(&s, "users.txt", &users("auth", 50));
+    for auth in ["basic", "auto"] {
+        let before = s.server.requests().len();
+        let out = s
+            .cmd()
+            .args([
+                "export",
+                "users.txt",
+                "--dir",
+                "photos",
+                "--jobs",
+                "4",
+                "--report",
+                "r.csv",
+                "--auth",
+                auth,
+                "--allow-insecure-auth",
+            ])
+            .env("EWS_USER", "CONTOSO\\jdoe")
+            .env("EWS_PASSWORD", "wrong")
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(err.contains("401 Unauthorized"), "{err}");
+        let sent = s.server.requests().len() - before;
+        assert!(sent <= 4, "{sent} requests after a wrong password");
+        let rows = csv_report(&s.path("r.csv"));
+        assert!(!rows.is_empty() && rows.len() <= 4, "{rows:?}");
+        assert!(rows.iter().all(|r| r["status"] == "failed"));
+        assert!(files_in(&s.path("photos")).is_empty());
+    }
+    // The right password: everything comes.
+    s.cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--allow-insecure-auth",
+        ])
+        .env("EWS_USER", "CONTOSO\\jdoe")
+        .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
+        .assert()
+        .success();
+    assert_eq!(files_in(&s.path("photos")).len(), 51);
+}
+
+#[test]
+fn an_empty_list_is_fine() {
+    let s = Setup::new();
+    std::fs::write(s.path("users.txt"), "# nobody yet\n\n").unwrap();
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "p"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains("no addresses"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn too_many_jobs_is_warned_about() {
+    let s = Setup::new();
+    write_list(&s, "users.txt", &users("j", 2));
+    let out = s
+        .cmd()
+        .args(["export", "users.txt", "--dir", "p", "--jobs", "30"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stderr_of(&out).contains("EWSMaxConcurrency"));
+}
+
+#[test]
+fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
+    let s = Setup::with(Options {
+        latency: Duration::from_millis(50),
+        ..Default::default()
+    });
+    let list = users("int", 300);
+    write_list(&s, "users.txt", &list);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ews-photo"))
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--jobs",
+            "2",
+            "--report",
+            "r.csv",
+        ])
+        .env("EWS_URL", s.server.url())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .current_dir(s.dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until some rows are in the report, then Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines = std::fs::read_to_string(s.path("r.csv"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines > 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+
+    let photos = s.path("photos");
+    assert_eq!(partial_files(&photos), Vec::<String>::new());
+    let rows = csv_report(&s.path("r.csv"));
+    assert!(rows.len() < 300, "interrupted early: {}", rows.len());
+    let done: Vec<&str> = rows.iter().map(|r| r["email"].as_str()).collect();
+    // Report, files and manifest agree on what finished.
+    let m = manifest(&photos);
+    let entries = m["entries"].as_object().unwrap();
+    assert_eq!(entries.len(), rows.len());
+    for email in &done {
+        assert!(entries.contains_key(*email), "{email} not in the manifest");
+        assert!(photos.join(format!("{email}.jpg")).is_file());
+    }
+    assert_eq!(files_in(&photos).len(), rows.len() + 1);
+
+    // A re-run with --sync finishes the rest; what was done is unchanged.
+    let out = s
+        .cmd()
+        .args([
+            "export",
+            "users.txt",
+            "--dir",
+            "photos",
+            "--jobs",
+            "16",
+            "--sync",
+            "--report",
+            "r2.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows2 = csv_report(&s.path("r2.csv"));
+    let st = statuses(&rows2);
+    assert_eq!(st.len(), 300);
+    for email in &list {
+        let expected = if done.contains(&email.as_str()) {
+            "unchanged"
+        } else {
+            "fetched"
+        };
+        assert_eq!(st[email], expected, "{email}");
+    }
+    assert_eq!(files_in(&photos).len(), 301);
+}
