@@ -430,6 +430,27 @@ fn eight_workers_do_at_most_eight_handshakes_for_200_photos() {
 }
 
 #[test]
+fn export_with_eight_jobs_does_at_most_eight_handshakes_for_200_photos() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(&py, Opts::default());
+    let list: String = (0..200).map(|i| format!("user{i}@contoso.com\n")).collect();
+    std::fs::write(s.dir.path().join("list.txt"), list).unwrap();
+    s.cmd()
+        .args(["export", "list.txt", "--dir", "photos", "--jobs", "8", "-q"])
+        .args(["--user", "CONTOSO\\jdoe"])
+        .assert()
+        .success();
+    let stats = s.stats();
+    assert_eq!(n(&stats, "photos"), 200, "{stats}");
+    assert!(n(&stats, "handshakes") <= 8, "{stats}");
+    let photos = std::fs::read_dir(s.dir.path().join("photos"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".jpg"))
+        .count();
+    assert_eq!(photos, 200);
+}
+
+#[test]
 fn tls_channel_binding_is_accepted_by_extended_protection() {
     let py = python_or_skip!();
     let s = NtlmServer::start(
