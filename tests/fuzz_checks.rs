@@ -97,3 +97,26 @@ pub fn check_file_name(data: &[u8]) {
     // Idempotent: a safe name stays as it is.
     assert_eq!(sanitize_file_name(&name), name);
 }
+
+/// Any bytes as an address list (plain or CSV): reading never panics, line
+/// numbers only grow, entries are trimmed, and every valid address makes a
+/// safe file name through the default template.
+pub fn check_address_list(data: &[u8]) {
+    use ews_photo::export::{Template, input::Entries};
+    let read = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(entries) = Entries::new(read, "fuzz".into(), None) else {
+        return;
+    };
+    let template = Template::parse("{email}.{ext}").expect("the default template");
+    let mut last_line = 0;
+    for entry in entries.take(10_000) {
+        let Ok(entry) = entry else { break };
+        assert!(entry.line >= last_line, "line numbers go back: {entry:?}");
+        last_line = entry.line;
+        assert_eq!(entry.text.trim(), entry.text);
+        if let Ok(email) = ews_photo::validate_email(&entry.text) {
+            let name = template.render(email, ews_photo::PhotoSize::Hr96, "jpg");
+            check_file_name(name.as_bytes());
+        }
+    }
+}

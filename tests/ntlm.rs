@@ -445,7 +445,13 @@ fn export_with_eight_jobs_does_at_most_eight_handshakes_for_200_photos() {
     assert!(n(&stats, "handshakes") <= 8, "{stats}");
     let photos = std::fs::read_dir(s.dir.path().join("photos"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".jpg"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".jpg")
+        })
         .count();
     assert_eq!(photos, 200);
 }

@@ -81,6 +81,11 @@ proptest! {
     }
 
     #[test]
+    fn address_list(data in inputs("address_list")) {
+        fuzz_checks::check_address_list(&data);
+    }
+
+    #[test]
     fn file_name(data in inputs("file_name"), text in any::<String>()) {
         fuzz_checks::check_file_name(&data);
         fuzz_checks::check_file_name(text.as_bytes());
@@ -103,5 +108,8 @@ fn every_seed_passes_unchanged() {
     }
     for seed in seeds("file_name") {
         fuzz_checks::check_file_name(&seed);
+    }
+    for seed in seeds("address_list") {
+        fuzz_checks::check_address_list(&seed);
     }
 }
