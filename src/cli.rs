@@ -30,11 +30,11 @@ pub struct Cli {
     pub connection: Connection,
 
     /// Show requests and responses on stderr (-vv adds bodies); secrets are redacted.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet", help_heading = "Messages")]
     pub verbose: u8,
 
     /// Print nothing but errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Messages")]
     pub quiet: bool,
 }
 
@@ -255,6 +255,7 @@ pub enum OutputFormat {
 
 /// Connection options shared by every subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct Connection {
     /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx.
     #[arg(long, env = "EWS_URL", global = true, value_name = "URL", value_hint = ValueHint::Url)]
