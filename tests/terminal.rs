@@ -130,3 +130,77 @@ fn colour_on_a_terminal_unless_no_color() {
         );
     }
 }
+
+#[test]
+fn password_prompt_on_a_terminal_does_not_echo() {
+    let s = Setup::with(Options {
+        auth: Auth::Basic {
+            user: "CONTOSO\\jdoe".into(),
+            password: "Pr0mpt-pw-777".into(),
+        },
+        ..Default::default()
+    });
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux script is not installed");
+        return;
+    }
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    let command = format!(
+        "{} get alice@contoso.com -o a.jpg --auth basic -u 'CONTOSO\\jdoe' --allow-insecure-auth --url {}",
+        binary.display(),
+        s.server.url()
+    );
+    // script hands its stdin to the pseudo-terminal: the tool reads the
+    // password from there, as from a person typing.
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(s.dir.path())
+        .env_remove("EWS_PASSWORD")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Type the password only once the prompt is on the screen, as a person would.
+    let mut stdout = child.stdout.take().unwrap();
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 256];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let prompted = || String::from_utf8_lossy(&screen.lock().unwrap()).contains("Password for");
+    for _ in 0..1000 {
+        if prompted() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Pr0mpt-pw-777\n").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Password for CONTOSO\\jdoe:"), "{screen}");
+    assert!(
+        !screen.contains("Pr0mpt-pw-777"),
+        "the password was echoed: {screen}"
+    );
+    assert_eq!(s.files(), ["a.jpg"]);
+}

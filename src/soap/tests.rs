@@ -426,3 +426,20 @@ fn server_version_is_checked() {
     let err = check_server_version("Exchange2010").unwrap_err();
     assert!(err.contains("Exchange2013"), "{err}");
 }
+
+#[test]
+fn davmail_capture_cut_inside_message_xml_is_not_xml() {
+    // mguessan/davmail issue #161 as stored: an Office 365 ErrorServerBusy fault cut
+    // short inside MessageXml. A cut answer is an error, never a photo.
+    let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
+    <s:Body>
+        <s:Fault>
+            <faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorServerBusy</faultcode>
+            <faultstring xml:lang="en-US">The server cannot service this request right now. Try again later.</faultstring>
+            <detail>
+                <e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode>
+                <e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The server cannot service this request right now. Try again later.</e:Message>
+                <t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/service"#;
+    assert!(matches!(parse_response(xml.as_bytes()), Err(ParseError::NotXml(_))));
+}
