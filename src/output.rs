@@ -198,13 +198,16 @@ pub fn sanitize_file_name(text: &str) -> String {
     truncate_bytes(&mut name, 200);
     // A leading dot would hide the file (and ".." is the parent folder);
     // Windows drops trailing dots and spaces. Replace them, keeping the length.
-    let leading = name.len() - name.trim_start_matches('.').len();
-    let trailing = name.len() - name.trim_end_matches(['.', ' ']).len();
-    if leading == name.len() {
-        return "_".repeat(name.len().max(1));
+    let rest = name.trim_start_matches('.');
+    let leading = name.len() - rest.len();
+    let middle = rest.trim_end_matches(['.', ' ']);
+    let trailing = rest.len() - middle.len();
+    let safe = format!("{}{middle}{}", "_".repeat(leading), "_".repeat(trailing));
+    if safe.is_empty() {
+        "_".to_string()
+    } else {
+        safe
     }
-    let middle = &name[leading..name.len() - trailing];
-    format!("{}{middle}{}", "_".repeat(leading), "_".repeat(trailing))
 }
 
 fn truncate_bytes(text: &mut String, max: usize) {
@@ -253,6 +256,23 @@ mod tests {
                 "{hostile:?} -> {name}"
             );
             assert_ne!(name.to_ascii_uppercase().split('.').next(), Some("CON"));
+        }
+    }
+
+    #[test]
+    fn dots_and_spaces_only() {
+        // Found by the file_name fuzz target: a leading dot followed by trailing
+        // dots and spaces overlapped and panicked.
+        for text in [". ", ". .", "..  ", " .", ".", " "] {
+            let name = sanitize_file_name(text);
+            assert!(
+                name.chars().all(|c| c == '_' || c == ' '),
+                "{text:?} -> {name:?}"
+            );
+            assert!(
+                !name.ends_with(' ') && !name.starts_with('.'),
+                "{text:?} -> {name:?}"
+            );
         }
     }
 

@@ -441,5 +441,8 @@ fn davmail_capture_cut_inside_message_xml_is_not_xml() {
                 <e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode>
                 <e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The server cannot service this request right now. Try again later.</e:Message>
                 <t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/service"#;
-    assert!(matches!(parse_response(xml.as_bytes()), Err(ParseError::NotXml(_))));
+    assert!(matches!(
+        parse_response(xml.as_bytes()),
+        Err(ParseError::NotXml(_))
+    ));
 }
