@@ -784,19 +784,9 @@ fn skip_existing_sends_no_request_for_files_already_there() {
     );
 }
 
-fn basic_server() -> Setup {
-    Setup::with(Options {
-        auth: Auth::Basic {
-            user: "CONTOSO\\jdoe".into(),
-            password: "S3cr3t-pw-xyz".into(),
-        },
-        ..Default::default()
-    })
-}
-
 #[test]
 fn wrong_password_stops_the_run_with_exit_4() {
-    let s = basic_server();
+    let s = Setup::basic();
     write_list(&s, "users.txt", &users("auth", 50));
     for auth in ["basic", "auto"] {
         let before = s.server.requests().len();

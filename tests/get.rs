@@ -317,19 +317,9 @@ fn unauthorized_with_several_challenges_names_them() {
     );
 }
 
-fn basic_server() -> Setup {
-    Setup::with(Options {
-        auth: Auth::Basic {
-            user: "CONTOSO\\jdoe".into(),
-            password: "S3cr3t-pw-xyz".into(),
-        },
-        ..Default::default()
-    })
-}
-
 #[test]
 fn basic_auth_auto_and_explicit() {
-    let s = basic_server();
+    let s = Setup::basic();
     for auth in ["auto", "basic"] {
         s.cmd()
             .args([
@@ -380,7 +370,7 @@ fn basic_auth_auto_and_explicit() {
 
 #[test]
 fn wrong_password_is_exit_4_and_tried_once() {
-    let s = basic_server();
+    let s = Setup::basic();
     let out = s
         .cmd()
         .args([
@@ -407,7 +397,7 @@ fn wrong_password_is_exit_4_and_tried_once() {
 
 #[test]
 fn basic_over_plain_http_is_refused() {
-    let s = basic_server();
+    let s = Setup::basic();
     let out = s
         .cmd()
         .args(["get", "alice@contoso.com", "--auth", "basic", "-u", "x"])
@@ -475,7 +465,7 @@ fn bearer_token_from_env_and_file() {
 
 #[test]
 fn verbose_output_never_shows_secrets() {
-    let s = basic_server();
+    let s = Setup::basic();
     let out = s
         .cmd()
         .args([

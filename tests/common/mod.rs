@@ -45,6 +45,17 @@ impl Setup {
         }
     }
 
+    /// A stand-in that wants Basic `CONTOSO\\jdoe` / `S3cr3t-pw-xyz`.
+    pub fn basic() -> Setup {
+        Setup::with(Options {
+            auth: Auth::Basic {
+                user: "CONTOSO\\jdoe".into(),
+                password: "S3cr3t-pw-xyz".into(),
+            },
+            ..Default::default()
+        })
+    }
+
     /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch folder.
     pub fn cmd(&self) -> Command {
         let mut cmd = tool();
