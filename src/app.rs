@@ -270,21 +270,13 @@ fn get(
     };
     let result = get_inner(connection, verbosity, args, console, &mut record);
     if args.json {
-        match &result {
-            Ok(()) => {}
-            Err(Error::NoPhoto { .. }) => {
-                record.status = "no-photo";
-            }
-            Err(err) => {
-                record.status = "failed";
-                record.error = Some(err.to_string());
-            }
-        }
         if let Err(err) = &result {
+            record.status = match err {
+                Error::NoPhoto { .. } => "no-photo",
+                _ => "failed",
+            };
+            record.error = Some(err.to_string());
             record.exit_code = err.exit_code();
-            if record.status == "no-photo" {
-                record.error = Some(err.to_string());
-            }
         }
         print_json(&record)?;
     }

@@ -314,25 +314,16 @@ impl Client {
         offered: Vec<auth::Challenge>,
         challenge: &Option<auth::Challenge>,
     ) -> Error {
-        let scheme_hint = self.authenticator.as_ref().and_then(|a| a.rejection_hint());
         let hint = if !offered.iter().any(|c| c.is(scheme)) {
             format!(
                 "the server does not accept {scheme}; {}",
                 auth::suggestion(&offered, false, false)
             )
-        } else if scheme == "Bearer" {
-            let error = challenge
-                .as_ref()
-                .and_then(|c| c.param("error_description").or(c.param("error")))
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default();
-            format!(
-                "the server rejected the token{error}: it may be expired, or issued for another audience (Exchange Online wants https://outlook.office365.com)"
-            )
-        } else if let Some(hint) = scheme_hint {
-            hint
         } else {
-            "the server rejected the user name or password (wrong password, locked or expired account, or a user name in the wrong form: try DOMAIN\\user or user@domain)".to_string()
+            self.authenticator
+                .as_ref()
+                .map(|a| a.rejection_hint(challenge.as_ref()))
+                .unwrap_or_default()
         };
         ExchangeError::Unauthorized {
             status: 401,

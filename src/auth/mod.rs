@@ -135,11 +135,9 @@ pub trait Authenticator: Send {
         false
     }
 
-    /// What a final rejection means for this scheme, when it knows better
-    /// than the generic message.
-    fn rejection_hint(&self) -> Option<String> {
-        None
-    }
+    /// What a final rejection means for this scheme, and what to check;
+    /// `challenge` is the server's last challenge for it (e.g. Bearer's `error`).
+    fn rejection_hint(&self, challenge: Option<&Challenge>) -> String;
 }
 
 /// Sends one fixed header: Basic and Bearer. After a 401 with it, gives up.
@@ -160,6 +158,20 @@ impl Authenticator for SingleLeg {
             return Ok(Step::Failed);
         }
         Ok(Step::Header(self.value.clone()))
+    }
+
+    fn rejection_hint(&self, challenge: Option<&Challenge>) -> String {
+        if self.scheme == "Bearer" {
+            let error = challenge
+                .and_then(|c| c.param("error_description").or(c.param("error")))
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            format!(
+                "the server rejected the token{error}: it may be expired, or issued for another audience (Exchange Online wants https://outlook.office365.com)"
+            )
+        } else {
+            "the server rejected the user name or password (wrong password, locked or expired account, or a user name in the wrong form: try DOMAIN\\user or user@domain)".to_string()
+        }
     }
 }
 

@@ -761,12 +761,12 @@ impl Authenticator for Ntlm {
         true
     }
 
-    fn rejection_hint(&self) -> Option<String> {
-        Some(if self.bound {
+    fn rejection_hint(&self, _challenge: Option<&Challenge>) -> String {
+        if self.bound {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain), or Extended Protection refusing the channel binding (a TLS-inspecting proxy or load balancer between ews-photo and Exchange changes the certificate the binding is computed from)".into()
         } else {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, or a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain)".into()
-        })
+        }
     }
 }
 
