@@ -167,24 +167,25 @@ impl NtlmServer {
     }
 
     fn stats(&self) -> serde_json::Value {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .proxy(None)
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .disable_verification(true)
-                    .build(),
-            )
-            .build()
-            .into();
+        // The tool's own transport, not verifying the test certificate.
+        let transport =
+            ews_photo::transport::Transport::new(&ews_photo::transport::TransportOptions {
+                insecure: true,
+                ..Default::default()
+            })
+            .expect("transport");
         let scheme = if self.tls { "https" } else { "http" };
-        let text = agent
-            .get(&format!("{scheme}://127.0.0.1:{}/stats", self.port))
-            .call()
-            .expect("stats")
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&text).unwrap()
+        let url = format!("{scheme}://127.0.0.1:{}/stats", self.port);
+        let reply = transport
+            .send(&ews_photo::transport::HttpRequest {
+                method: "GET",
+                url: &url,
+                headers: vec![],
+                authorization: None,
+                body: None,
+            })
+            .expect("stats");
+        serde_json::from_slice(&reply.body).unwrap()
     }
 
     fn cmd(&self) -> assert_cmd::Command {
