@@ -1,6 +1,6 @@
 #![no_main]
 
-#[path = "../../tests/properties/fuzz_checks.rs"]
+#[path = "../../tests/it/properties/fuzz_checks.rs"]
 mod fuzz_checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::check_ntlm_challenge(data));

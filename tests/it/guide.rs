@@ -3,9 +3,9 @@
 //! and `photos/`, with `EWS_URL` set and `ews-photo` first on PATH, under
 //! `bash -euo pipefail`.
 
-mod common;
-
 use std::path::Path;
+
+use crate::common::{Setup, files_in};
 
 fn sh_blocks(markdown: &str) -> Vec<(usize, String)> {
     let mut blocks = Vec::new();
@@ -51,7 +51,7 @@ fn every_recipe_in_the_guide_runs() {
         );
     }
     for (line, script) in blocks {
-        let s = common::Setup::new();
+        let s = Setup::new();
         std::fs::write(
             s.path("users.txt"),
             "alice@contoso.com\nbob@contoso.com\nnophoto-carol@contoso.com\n",
@@ -79,7 +79,7 @@ fn every_recipe_in_the_guide_runs() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            !common::files_in(&s.path("photos"))
+            !files_in(&s.path("photos"))
                 .iter()
                 .any(|f| f.ends_with(".part")),
             "no partial files"

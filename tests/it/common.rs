@@ -1,6 +1,5 @@
 //! Shared helpers for the end-to-end tests: run the built binary against the
 //! stand-in server, with a clean environment and a private working folder.
-#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 
@@ -74,7 +73,7 @@ impl Setup {
     }
 }
 
-/// The tool with a scrubbed environment and a 20 s timeout.
+/// The tool with a scrubbed environment and a 60 s timeout.
 pub fn tool() -> Command {
     let mut cmd = Command::cargo_bin("ews-photo").expect("binary built");
     for name in SCRUBBED {
@@ -107,10 +106,4 @@ pub fn closed_port_url() -> String {
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
     format!("http://127.0.0.1:{port}/EWS/Exchange.asmx")
-}
-
-/// Real format and dimensions of an image file.
-pub fn image_info(path: &Path) -> ews_photo::photo::ImageInfo {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ews_photo::photo::inspect(&bytes).expect("a valid image")
 }

@@ -1,9 +1,7 @@
 //! End-to-end tests of `ews-photo get` against the stand-in server.
 
-mod common;
-
-use common::*;
-use ews_photo::photo::Format;
+use crate::common::*;
+use crate::library::{Format, image_info};
 
 const SIZES: [(&str, u32, u32); 5] = [
     ("HR48x48", 48, 48),

@@ -1,10 +1,9 @@
 //! A hostile server: every answer here must end in a clear error, the right
 //! exit code, no panic and no file left behind.
 
-mod common;
-
-use common::*;
 use ews_standin::tls::{CertKind, TlsFront};
+
+use crate::common::*;
 
 fn run_failing(s: &Setup, args: &[&str], code: i32, expect: &str) -> String {
     let out = s.cmd().args(args).output().unwrap();

@@ -1,22 +1,18 @@
 //! NTLM end to end against an acceptor nobody here wrote: pyspnego's server
-//! side, behind a small keep-alive HTTP server (tests/ntlm_server.py) that acts
+//! side, behind a small keep-alive HTTP server (tests/it/ntlm_server.py) that acts
 //! like IIS with Windows authentication and, over TLS, Extended Protection.
 //!
 //! Python with pyspnego comes from EWS_PHOTO_PYTHON (set by .ci/run), else from
 //! `python3` if it can `import spnego`; otherwise these tests are skipped with
 //! a loud message.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use common::{stderr_of, tool};
-use ews_photo::auth::{AuthMethod, Credentials, PasswordSource};
-use ews_photo::transport::TransportOptions;
-use ews_photo::{Client, ClientConfig, Outcome, PhotoRequest, PhotoSize, Secret};
+use crate::common::{Auth, Options, Setup, stderr_of, tool};
+use crate::library::{self, AuthMethod, Client, fetch};
 
 const PASSWORD: &str = "S3cr3t-pw-xyz";
 
@@ -109,7 +105,7 @@ impl NtlmServer {
         .unwrap();
         let photo = jpeg();
         std::fs::write(dir.path().join("photo.jpg"), &photo).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ntlm_server.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/ntlm_server.py");
         let mut cmd = Command::new(python);
         cmd.arg(script)
             .arg("--users")
@@ -137,7 +133,7 @@ impl NtlmServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start tests/ntlm_server.py");
+            .expect("start tests/it/ntlm_server.py");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -168,24 +164,9 @@ impl NtlmServer {
 
     fn stats(&self) -> serde_json::Value {
         // The tool's own transport, not verifying the test certificate.
-        let transport =
-            ews_photo::transport::Transport::new(&ews_photo::transport::TransportOptions {
-                insecure: true,
-                ..Default::default()
-            })
-            .expect("transport");
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://127.0.0.1:{}/stats", self.port);
-        let reply = transport
-            .send(&ews_photo::transport::HttpRequest {
-                method: "GET",
-                url: &url,
-                headers: vec![],
-                authorization: None,
-                body: None,
-            })
-            .expect("stats");
-        serde_json::from_slice(&reply.body).unwrap()
+        serde_json::from_slice(&library::insecure_get(&url)).unwrap()
     }
 
     fn cmd(&self) -> assert_cmd::Command {
@@ -199,34 +180,9 @@ impl NtlmServer {
         cmd
     }
 
+    /// A library client as `CONTOSO\jdoe`, trusting the server's certificate.
     fn client(&self, auth: AuthMethod) -> Client {
-        Client::new(ClientConfig {
-            url: self.url(),
-            auth,
-            credentials: Credentials {
-                user: Some("CONTOSO\\jdoe".into()),
-                password: PasswordSource::Given(Secret::new(PASSWORD)),
-                token: None,
-                domain: None,
-            },
-            transport: TransportOptions {
-                ca_cert: self.tls.then(|| self.cert()),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .expect("client")
-    }
-}
-
-fn fetch(client: &mut Client, email: &str) -> Vec<u8> {
-    match client.fetch(&PhotoRequest {
-        email: email.into(),
-        size: PhotoSize::Hr96,
-        if_none_match: None,
-    }) {
-        Ok(Outcome::Photo(photo)) => photo.bytes,
-        other => panic!("expected a photo, got {other:?}"),
+        library::client(self.url(), auth, PASSWORD, self.tls.then(|| self.cert()))
     }
 }
 
@@ -708,13 +664,7 @@ fn tls_channel_binding_through_a_connect_proxy() {
 
 #[test]
 fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
-    let s = common::Setup::with(common::Options {
-        auth: common::Auth::Basic {
-            user: "CONTOSO\\jdoe".into(),
-            password: PASSWORD.into(),
-        },
-        ..Default::default()
-    });
+    let s = Setup::basic();
     let out = s
         .cmd()
         .args([
@@ -735,8 +685,8 @@ fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
         "{err}"
     );
     // Without a user, NTLM is not even tried and the message says what to give.
-    let s = common::Setup::with(common::Options {
-        auth: common::Auth::Challenge(vec!["Negotiate, NTLM".into()]),
+    let s = Setup::with(Options {
+        auth: Auth::Challenge(vec!["Negotiate, NTLM".into()]),
         ..Default::default()
     });
     let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
@@ -778,18 +728,10 @@ fn verbose_output_redacts_ntlm_tokens() {
 fn rejected_credentials_are_not_tried_again() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    let mut config = s.client(AuthMethod::Auto).config().clone();
-    config.credentials.password = PasswordSource::Given(Secret::new("wrong"));
-    let mut client = Client::new(config).unwrap();
+    let mut client = library::with_password(&s.client(AuthMethod::Auto), "wrong");
     for _ in 0..3 {
-        let err = client
-            .fetch(&PhotoRequest {
-                email: "alice@contoso.com".into(),
-                size: PhotoSize::Hr96,
-                if_none_match: None,
-            })
-            .unwrap_err();
-        assert_eq!(err.exit_code(), 4, "{err}");
+        let (code, message) = library::fetch_error(&mut client, "alice@contoso.com");
+        assert_eq!(code, 4, "{message}");
     }
     assert_eq!(n(&s.stats(), "authenticates"), 1);
 }

@@ -1,12 +1,11 @@
 //! End-to-end tests of `ews-photo export` against the stand-in server.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
+use crate::library::{Format, image_info};
 
 type Rows = Vec<HashMap<String, String>>;
 
@@ -231,10 +230,7 @@ fn all_good_exits_0_and_templates_apply() {
         ]
     );
     let info = image_info(&s.path("out/alice_.._contoso.com-HR240x240.png"));
-    assert_eq!(
-        (info.format, info.width),
-        (ews_photo::photo::Format::Png, 240)
-    );
+    assert_eq!((info.format, info.width), (Format::Png, 240));
 }
 
 #[test]

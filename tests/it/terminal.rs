@@ -1,9 +1,7 @@
 //! Terminal manners: colour only on a terminal and never with NO_COLOR, -q,
 //! and nothing but data on stdout.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn quiet_prints_nothing_but_errors() {

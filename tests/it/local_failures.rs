@@ -1,9 +1,7 @@
 //! Local failures: where the photo cannot be written, the tool says why, exits
 //! 1 and leaves no partial or temporary file.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn assert_clean(dir: &std::path::Path) {
     let leftovers: Vec<String> = files_in(dir)

@@ -1,17 +1,26 @@
 //! Properties of the parsers that must hold for any input: no panic, and the
 //! invariants below. Shared by the fuzz targets (`fuzz/`, cargo-fuzz, run for
-//! minutes) and the proptest tests (`tests/properties.rs`, run by CI for a
+//! minutes) and the proptest tests (`tests/it/properties.rs`, run by CI for a
 //! moment), so both check exactly the same thing.
+//!
+//! Each fuzz target includes this file with `#[path]` on its own, so it names
+//! the library's API itself (all of it in the `use` lines below).
+// Each fuzz target calls one of these functions.
 #![allow(dead_code)]
 
-use ews_photo::auth::parse_challenges;
+use ews_photo::auth::ntlm::ChallengeMessage;
+use ews_photo::auth::{parse_challenges, suggestion};
 use ews_photo::exchange::{HttpReply, Outcome, Protocol, interpret};
+use ews_photo::export::{Template, input::Entries};
 use ews_photo::output::sanitize_file_name;
+use ews_photo::photo::inspect;
+use ews_photo::soap::parse_response;
+use ews_photo::{PhotoSize, validate_email};
 
 /// Any bytes as a SOAP body: parsing and interpretation never panic, and a
 /// photo outcome always carries bytes.
 pub fn check_soap(data: &[u8]) {
-    let _ = ews_photo::soap::parse_response(data);
+    let _ = parse_response(data);
     for status in [200, 500, 404, 503] {
         let reply = HttpReply {
             status,
@@ -20,7 +29,7 @@ pub fn check_soap(data: &[u8]) {
         };
         if let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, &reply) {
             assert_eq!(status, 200, "a photo only comes with 200");
-            let _ = ews_photo::photo::inspect(&photo.bytes);
+            let _ = inspect(&photo.bytes);
         }
     }
 }
@@ -66,12 +75,12 @@ pub fn check_challenges(data: &[u8]) {
         );
         let _ = challenge.to_string();
     }
-    let _ = ews_photo::auth::suggestion(&challenges, true, false);
+    let _ = suggestion(&challenges, true, false);
 }
 
 /// Any NTLM CHALLENGE message: parsing never panics.
 pub fn check_ntlm_challenge(data: &[u8]) {
-    let _ = ews_photo::auth::ntlm::ChallengeMessage::parse(data);
+    let _ = ChallengeMessage::parse(data);
 }
 
 /// Any text as a file name: the result is one safe path component.
@@ -102,7 +111,6 @@ pub fn check_file_name(data: &[u8]) {
 /// numbers only grow, entries are trimmed, and every valid address makes a
 /// safe file name through the default template.
 pub fn check_address_list(data: &[u8]) {
-    use ews_photo::export::{Template, input::Entries};
     let read = Box::new(std::io::Cursor::new(data.to_vec()));
     let Ok(entries) = Entries::new(read, "fuzz".into(), None) else {
         return;
@@ -114,8 +122,8 @@ pub fn check_address_list(data: &[u8]) {
         assert!(entry.line >= last_line, "line numbers go back: {entry:?}");
         last_line = entry.line;
         assert_eq!(entry.text.trim(), entry.text);
-        if let Ok(email) = ews_photo::validate_email(&entry.text) {
-            let name = template.render(email, ews_photo::PhotoSize::Hr96, "jpg");
+        if let Ok(email) = validate_email(&entry.text) {
+            let name = template.render(email, PhotoSize::Hr96, "jpg");
             check_file_name(name.as_bytes());
         }
     }

@@ -1,11 +1,11 @@
 //! The committed completions and man page must match what the binary generates
 //! now. To refresh them after changing the CLI:
 //!
-//!     UPDATE_GENERATED=1 cargo test --test generated
-
-mod common;
+//!     UPDATE_GENERATED=1 cargo test --test integration generated::
 
 use std::path::Path;
+
+use crate::common::tool;
 
 const FILES: [(&[&str], &str); 6] = [
     (&["completions", "bash"], "completions/ews-photo.bash"),
@@ -25,7 +25,7 @@ fn completions_and_man_page_are_fresh() {
     let update = std::env::var_os("UPDATE_GENERATED").is_some();
     let mut stale = Vec::new();
     for (args, file) in FILES {
-        let out = common::tool().args(args).output().unwrap();
+        let out = tool().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         assert!(!out.stdout.is_empty());
         let path = root().join(file);
@@ -37,7 +37,7 @@ fn completions_and_man_page_are_fresh() {
     }
     assert!(
         stale.is_empty(),
-        "stale generated files {stale:?}: run `UPDATE_GENERATED=1 cargo test --test generated` and commit them"
+        "stale generated files {stale:?}: run `UPDATE_GENERATED=1 cargo test --test integration generated::` and commit them"
     );
 }
 

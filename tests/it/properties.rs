@@ -1,9 +1,8 @@
-//! The fuzz properties (`tests/properties/fuzz_checks.rs`), run briefly on every CI run
+//! The fuzz properties (`properties/fuzz_checks.rs`), run briefly on every CI run
 //! with proptest: random bytes, and the committed seeds (`fuzz/seeds/`, the real
 //! response shapes) mutated and cut short. The long runs are cargo-fuzz's
 //! (`fuzz/`, see docs/robustness.md).
 
-#[path = "properties/fuzz_checks.rs"]
 mod fuzz_checks;
 
 use std::path::Path;

@@ -1,0 +1,33 @@
+//! The end-to-end tests, one binary (`cargo test --test integration`): each
+//! module links the same helpers once instead of nine binaries linking them
+//! nine times. Run one part with a filter, e.g. `cargo test --test integration
+//! export::`.
+//!
+//! The binary runs as a user would, against the stand-in server
+//! (`tests/standin`) on 127.0.0.1, or against pyspnego for NTLM.
+
+/// The stand-in, the tool with a clean environment, a scratch folder, terse
+/// assertions.
+mod common;
+/// The only place besides `properties/fuzz_checks.rs` that names the
+/// library's API: the rest of the tests use the binary.
+mod library;
+
+/// `ews-photo export`: lists, reports, templates, `--sync`, pauses, Ctrl-C.
+mod export;
+/// The committed completions and man page match the binary.
+mod generated;
+/// `ews-photo get`: every answer shape, authentication, output, exit codes.
+mod get;
+/// Every `sh` recipe of docs/guide.md runs.
+mod guide;
+/// A hostile server (TLS included): a clear error, no panic, no file.
+mod hostile;
+/// Where a photo cannot be written: the reason, exit 1, no partial file.
+mod local_failures;
+/// NTLM against pyspnego's acceptor (tests/it/ntlm_server.py).
+mod ntlm;
+/// The fuzz properties, briefly, with proptest.
+mod properties;
+/// Colour, prompts and stdout manners on and off a terminal.
+mod terminal;
