@@ -1,10 +1,15 @@
 //! Shared helpers for the end-to-end tests: run the built binary against the
-//! stand-in server, with a clean environment and a private working folder.
+//! stand-in server, with a clean environment and a private working folder, and
+//! check what it did with assert_cmd's assertions.
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+pub use assert_cmd::Command;
+pub use assert_cmd::assert::Assert;
+pub use assert_cmd::prelude::OutputAssertExt;
 pub use ews_standin::{Auth, Options, StandIn};
+pub use predicates::prelude::PredicateBooleanExt;
+pub use predicates::str::{contains, is_empty};
 
 /// Environment variables that would change the tool's behaviour on a developer's machine.
 const SCRUBBED: [&str; 16] = [
@@ -63,6 +68,14 @@ impl Setup {
         cmd
     }
 
+    /// [`Setup::cmd`] with the arguments of a command line, split at spaces
+    /// (so no argument may hold one): `s.ews_photo("get a@b.c -o a.jpg")`.
+    pub fn ews_photo(&self, line: &str) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(line.split_whitespace());
+        cmd
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -98,6 +111,16 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What a run wrote to stderr.
+pub fn stderr(run: &Assert) -> String {
+    stderr_of(run.get_output())
+}
+
+/// stdout of a run, parsed as one JSON value.
+pub fn json(run: &Assert) -> serde_json::Value {
+    serde_json::from_slice(&run.get_output().stdout).expect("stdout is one JSON value")
 }
 
 /// A URL on 127.0.0.1 where nothing listens.

@@ -100,20 +100,11 @@ fail1@contoso.com\n\
   carol@contoso.com  \n\
 SMTP:carol@contoso.com\n";
     std::fs::write(s.path("users.txt"), list).unwrap();
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--report",
-            "run.csv",
-        ])
-        .output()
-        .unwrap();
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let run = s
+        .ews_photo("export users.txt --dir photos --report run.csv")
+        .assert()
+        .code(1);
+    let err = stderr(&run);
     let rows = csv_report(&s.path("run.csv"));
     // One row per unique address or malformed line; the duplicate is dropped.
     assert_eq!(rows.len(), 10, "{rows:?}");
@@ -183,15 +174,13 @@ SMTP:carol@contoso.com\n";
     // The duplicate cost no request.
     assert_eq!(s.server.requests_for("alice@contoso.com"), 1);
     // -q: nothing but the final error.
-    let out = s
-        .cmd()
-        .args(["export", "users.txt", "--dir", "photos", "-q"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_of(&out);
+    let run = s
+        .ews_photo("export users.txt --dir photos -q")
+        .assert()
+        .code(1)
+        .stderr(contains("2 of 10 addresses failed"));
+    let err = stderr(&run);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("2 of 10 addresses failed"), "{err}");
 }
 
 #[test]
@@ -206,21 +195,11 @@ fn all_good_exits_0_and_templates_apply() {
             "..@contoso.com".into(),
         ],
     );
-    s.cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "out",
-            "-s",
-            "240",
-            "--format",
-            "png",
-            "--name",
-            "{local}/../{domain}-{size}.{ext}",
-        ])
-        .assert()
-        .success();
+    s.ews_photo(
+        "export users.txt --dir out -s 240 --format png --name {local}/../{domain}-{size}.{ext}",
+    )
+    .assert()
+    .success();
     assert_eq!(
         files_in(&s.path("out")),
         [
@@ -245,34 +224,19 @@ fn colliding_names_are_refused_before_any_request() {
             "alice@fabrikam.com".into(),
         ],
     );
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "out",
-            "--name",
-            "{local}.{ext}",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("line 3 alice@fabrikam.com → alice.jpg, like line 1"),
-        "{err}"
-    );
+    s.ews_photo("export users.txt --dir out --name {local}.{ext}")
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "line 3 alice@fabrikam.com → alice.jpg, like line 1",
+        ));
     assert!(s.server.requests().is_empty());
     assert!(!s.path("out").exists());
     // An unknown placeholder, and a template that names every file alike.
     for name in ["{user}.jpg", "photo.{ext}"] {
-        let out = s
-            .cmd()
-            .args(["export", "users.txt", "--dir", "out", "--name", name])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+        s.ews_photo(&format!("export users.txt --dir out --name {name}"))
+            .assert()
+            .code(2);
     }
 }
 
@@ -287,14 +251,9 @@ fn powershell_export_csv_input() {
 \"Alice again\",\"alice2\",\"Alice@Contoso.com\",\"\"\r\n\
 \"Broken\",\"broken\",\"broken\",\"\"\r\n";
     std::fs::write(s.path("mbx.csv"), csv).unwrap();
-    let out = s
-        .cmd()
-        .args([
-            "export", "mbx.csv", "--dir", "photos", "--report", "run.csv",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    s.ews_photo("export mbx.csv --dir photos --report run.csv")
+        .assert()
+        .code(1);
     let rows = csv_report(&s.path("run.csv"));
     let got: Vec<(&str, &str, &str)> = {
         let mut v: Vec<_> = rows
@@ -329,15 +288,11 @@ fn powershell_export_csv_input() {
     );
     // --column picks another column; a header without a known column is an error.
     std::fs::write(s.path("other.csv"), "Name;Smtp\nAlice;alice@contoso.com\n").unwrap();
-    let out = s
-        .cmd()
-        .args(["export", "other.csv", "--dir", "o2"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("--column"), "{}", stderr_of(&out));
-    s.cmd()
-        .args(["export", "other.csv", "--dir", "o2", "--column", "smtp"])
+    s.ews_photo("export other.csv --dir o2")
+        .assert()
+        .code(2)
+        .stderr(contains("--column"));
+    s.ews_photo("export other.csv --dir o2 --column smtp")
         .assert()
         .success();
     assert!(s.path("o2/alice@contoso.com.jpg").is_file());
@@ -346,13 +301,10 @@ fn powershell_export_csv_input() {
 #[test]
 fn stdin_list_and_json_lines_report() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args(["export", "-", "--dir", "photos", "--report", "run.ndjson"])
+    s.ews_photo("export - --dir photos --report run.ndjson")
         .write_stdin("alice@contoso.com\nbob@contoso.com\nnophoto@contoso.com\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+        .assert()
+        .success();
     let text = std::fs::read_to_string(s.path("run.ndjson")).unwrap();
     let rows: Vec<serde_json::Value> = text
         .lines()
@@ -374,29 +326,16 @@ fn stdin_list_and_json_lines_report() {
 fn unreadable_list_or_report_fails_before_any_request() {
     let s = Setup::new();
     write_list(&s, "users.txt", &users("u", 3));
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--report",
-            "no/such/folder/run.csv",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("cannot create the report"));
+    s.ews_photo("export users.txt --dir photos --report no/such/folder/run.csv")
+        .assert()
+        .code(2)
+        .stderr(contains("cannot create the report"));
     assert!(s.server.requests().is_empty());
     assert!(!s.path("photos").exists());
-    let out = s
-        .cmd()
-        .args(["export", "missing.txt", "--dir", "photos"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("missing.txt"));
+    s.ews_photo("export missing.txt --dir photos")
+        .assert()
+        .code(2)
+        .stderr(contains("missing.txt"));
     assert!(s.server.requests().is_empty());
 }
 
@@ -410,18 +349,16 @@ fn busy_answers_pause_every_worker_until_the_hint() {
     let mut list = users("user", 60);
     list.insert(12, "busyfault-1@contoso.com".into());
     write_list(&s, "users.txt", &list);
-    let out = s
-        .cmd()
-        .args(["export", "users.txt", "--dir", "photos", "--jobs", "4"])
-        .output()
-        .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
+    let run = s
+        .ews_photo("export users.txt --dir photos --jobs 4")
+        .assert()
+        .success()
+        .stderr(contains("waiting 1s as it asked"))
+        .stderr(contains("all 4 workers pause"));
+    let err = stderr(&run);
     assert_eq!(files_in(&s.path("photos")).len(), 62);
     // One message per pause, not one per worker.
     assert_eq!(err.matches("server busy").count(), 1, "{err}");
-    assert!(err.contains("waiting 1s as it asked"), "{err}");
-    assert!(err.contains("all 4 workers pause"), "{err}");
 
     let requests = s.server.requests();
     let busy: Vec<Instant> = requests
@@ -458,17 +395,10 @@ fn max_backoff_caps_the_hint() {
         ..Default::default()
     });
     write_list(&s, "users.txt", &["busyfault-1@contoso.com".to_string()]);
-    let out = s
-        .cmd()
-        .args(["export", "users.txt", "--dir", "p", "--max-backoff", "1"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("waiting 1s"),
-        "{}",
-        stderr_of(&out)
-    );
+    s.ews_photo("export users.txt --dir p --max-backoff 1")
+        .assert()
+        .success()
+        .stderr(contains("waiting 1s"));
 }
 
 #[test]
@@ -478,8 +408,15 @@ fn sync_rerun_writes_nothing_unless_changed() {
     list.push("nophoto-sync@contoso.com".into());
     write_list(&s, "users.txt", &list);
     let photos = s.path("photos");
-    s.cmd()
-        .args(["export", "users.txt", "--dir", "photos", "--sync"])
+    let sync = |report: &str| {
+        s.ews_photo(&format!(
+            "export users.txt --dir photos --sync --report {report}"
+        ))
+        .assert()
+        .success();
+        csv_report(&s.path(report))
+    };
+    s.ews_photo("export users.txt --dir photos --sync")
         .assert()
         .success();
     let before = identities(&photos);
@@ -494,22 +431,7 @@ fn sync_rerun_writes_nothing_unless_changed() {
     let requests_before = s.server.requests().len();
 
     // Nothing changed: one conditional request each, nothing written.
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--report",
-            "r2.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let rows = csv_report(&s.path("r2.csv"));
-    let st = statuses(&rows);
+    let st = statuses(&sync("r2.csv"));
     assert_eq!(st.values().filter(|v| *v == "unchanged").count(), 20);
     assert_eq!(st["nophoto-sync@contoso.com"], "no-photo");
     assert_eq!(identities(&photos), before);
@@ -529,21 +451,7 @@ fn sync_rerun_writes_nothing_unless_changed() {
     // Two photos change: exactly those are fetched and rewritten.
     s.server.set_photo_version("sync4@contoso.com", 1);
     s.server.set_photo_version("SYNC11@contoso.com", 2);
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--report",
-            "r3.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let rows = csv_report(&s.path("r3.csv"));
+    let rows = sync("r3.csv");
     let mut fetched: Vec<&str> = rows
         .iter()
         .filter(|r| r["status"] == "fetched")
@@ -574,27 +482,14 @@ fn sync_refetches_when_the_name_or_format_changes() {
     let s = Setup::new();
     write_list(&s, "users.txt", &users("fmt", 3));
     let photos = s.path("photos");
-    s.cmd()
-        .args(["export", "users.txt", "--dir", "photos", "--sync"])
+    let as_png = "export users.txt --dir photos --sync --format png";
+    s.ews_photo("export users.txt --dir photos --sync")
         .assert()
         .success();
     // Another format: fetched again, converted, and the old files go.
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--format",
-            "png",
-            "--report",
-            "r.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    s.ews_photo(&format!("{as_png} --report r.csv"))
+        .assert()
+        .success();
     let st = statuses(&csv_report(&s.path("r.csv")));
     assert!(st.values().all(|v| v == "fetched"), "{st:?}");
     assert_eq!(
@@ -607,37 +502,13 @@ fn sync_refetches_when_the_name_or_format_changes() {
         ]
     );
     // The same again: unchanged.
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--format",
-            "png",
-            "--report",
-            "r.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    s.ews_photo(&format!("{as_png} --report r.csv"))
+        .assert()
+        .success();
     let st = statuses(&csv_report(&s.path("r.csv")));
     assert!(st.values().all(|v| v == "unchanged"), "{st:?}");
     // Another name: fetched again under the new name.
-    s.cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--format",
-            "png",
-            "--name",
-            "{local}.{ext}",
-        ])
+    s.ews_photo(&format!("{as_png} --name {{local}}.{{ext}}"))
         .assert()
         .success();
     assert_eq!(
@@ -662,8 +533,7 @@ fn vanished_photos_are_reported_and_pruned_on_request() {
             "nophoto-gone@contoso.com".into(),
         ],
     );
-    s.cmd()
-        .args(["export", "users.txt", "--dir", "photos"])
+    s.ews_photo("export users.txt --dir photos")
         .assert()
         .success();
     // Pretend an earlier run fetched a photo the user has since removed.
@@ -680,40 +550,17 @@ fn vanished_photos_are_reported_and_pruned_on_request() {
     });
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
 
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--report",
-            "a.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    s.ews_photo("export users.txt --dir photos --sync --report a.csv")
+        .assert()
+        .success();
     let gone = row(&csv_report(&s.path("a.csv")), "nophoto-gone@contoso.com").clone();
     assert_eq!(gone["status"], "no-photo");
     assert!(gone["error"].contains("--prune"), "{gone:?}");
     assert!(photos.join("nophoto-gone@contoso.com.jpg").exists());
 
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--prune",
-            "--report",
-            "b.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    s.ews_photo("export users.txt --dir photos --sync --prune --report b.csv")
+        .assert()
+        .success();
     let gone = row(&csv_report(&s.path("b.csv")), "nophoto-gone@contoso.com").clone();
     assert_eq!(gone["status"], "no-photo");
     assert!(gone["error"].contains("deleted"), "{gone:?}");
@@ -732,15 +579,7 @@ fn vanished_photos_are_reported_and_pruned_on_request() {
         "fetched": "2026-01-01T00:00:00Z"
     });
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
-    s.cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--sync",
-            "--prune",
-        ])
+    s.ews_photo("export users.txt --dir photos --sync --prune")
         .assert()
         .success();
     assert_eq!(std::fs::read(s.path("precious.txt")).unwrap(), b"keep me");
@@ -756,20 +595,9 @@ fn skip_existing_sends_no_request_for_files_already_there() {
     );
     std::fs::create_dir(s.path("photos")).unwrap();
     std::fs::write(s.path("photos/alice@contoso.com.jpg"), b"mine").unwrap();
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--skip-existing",
-            "--report",
-            "r.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    s.ews_photo("export users.txt --dir photos --skip-existing --report r.csv")
+        .assert()
+        .success();
     let st = statuses(&csv_report(&s.path("r.csv")));
     assert_eq!(st["alice@contoso.com"], "skipped");
     assert_eq!(st["bob@contoso.com"], "fetched");
@@ -786,28 +614,14 @@ fn wrong_password_stops_the_run_with_exit_4() {
     write_list(&s, "users.txt", &users("auth", 50));
     for auth in ["basic", "auto"] {
         let before = s.server.requests().len();
-        let out = s
-            .cmd()
-            .args([
-                "export",
-                "users.txt",
-                "--dir",
-                "photos",
-                "--jobs",
-                "4",
-                "--report",
-                "r.csv",
-                "--auth",
-                auth,
-                "--allow-insecure-auth",
-            ])
-            .env("EWS_USER", "CONTOSO\\jdoe")
-            .env("EWS_PASSWORD", "wrong")
-            .output()
-            .unwrap();
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(4), "{err}");
-        assert!(err.contains("401 Unauthorized"), "{err}");
+        s.ews_photo(&format!(
+            "export users.txt --dir photos --jobs 4 --report r.csv --auth {auth} --allow-insecure-auth"
+        ))
+        .env("EWS_USER", "CONTOSO\\jdoe")
+        .env("EWS_PASSWORD", "wrong")
+        .assert()
+        .code(4)
+        .stderr(contains("401 Unauthorized"));
         let sent = s.server.requests().len() - before;
         assert!(sent <= 4, "{sent} requests after a wrong password");
         let rows = csv_report(&s.path("r.csv"));
@@ -816,14 +630,7 @@ fn wrong_password_stops_the_run_with_exit_4() {
         assert!(files_in(&s.path("photos")).is_empty());
     }
     // The right password: everything comes.
-    s.cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--allow-insecure-auth",
-        ])
+    s.ews_photo("export users.txt --dir photos --allow-insecure-auth")
         .env("EWS_USER", "CONTOSO\\jdoe")
         .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
         .assert()
@@ -835,30 +642,20 @@ fn wrong_password_stops_the_run_with_exit_4() {
 fn an_empty_list_is_fine() {
     let s = Setup::new();
     std::fs::write(s.path("users.txt"), "# nobody yet\n\n").unwrap();
-    let out = s
-        .cmd()
-        .args(["export", "users.txt", "--dir", "p"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        stderr_of(&out).contains("no addresses"),
-        "{}",
-        stderr_of(&out)
-    );
+    s.ews_photo("export users.txt --dir p")
+        .assert()
+        .success()
+        .stderr(contains("no addresses"));
 }
 
 #[test]
 fn too_many_jobs_is_warned_about() {
     let s = Setup::new();
     write_list(&s, "users.txt", &users("j", 2));
-    let out = s
-        .cmd()
-        .args(["export", "users.txt", "--dir", "p", "--jobs", "30"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(stderr_of(&out).contains("EWSMaxConcurrency"));
+    s.ews_photo("export users.txt --dir p --jobs 30")
+        .assert()
+        .success()
+        .stderr(contains("EWSMaxConcurrency"));
 }
 
 #[test]
@@ -906,10 +703,12 @@ fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let err = stderr_of(&output);
-    assert_eq!(output.status.code(), Some(130), "{err}");
-    assert!(err.contains("interrupted"), "{err}");
+    child
+        .wait_with_output()
+        .unwrap()
+        .assert()
+        .code(130)
+        .stderr(contains("interrupted"));
 
     let photos = s.path("photos");
     assert_eq!(partial_files(&photos), Vec::<String>::new());
@@ -927,22 +726,9 @@ fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
     assert_eq!(files_in(&photos).len(), rows.len() + 1);
 
     // A re-run with --sync finishes the rest; what was done is unchanged.
-    let out = s
-        .cmd()
-        .args([
-            "export",
-            "users.txt",
-            "--dir",
-            "photos",
-            "--jobs",
-            "16",
-            "--sync",
-            "--report",
-            "r2.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    s.ews_photo("export users.txt --dir photos --jobs 16 --sync --report r2.csv")
+        .assert()
+        .success();
     let rows2 = csv_report(&s.path("r2.csv"));
     let st = statuses(&rows2);
     assert_eq!(st.len(), 300);

@@ -16,8 +16,7 @@ fn soap_photo_at_several_sizes() {
     let s = Setup::new();
     for (size, width, height) in SIZES {
         let name = format!("{size}.jpg");
-        s.cmd()
-            .args(["get", "alice@contoso.com", "-s", size, "-o", &name])
+        s.ews_photo(&format!("get alice@contoso.com -s {size} -o {name}"))
             .assert()
             .success();
         let info = image_info(&s.path(&name));
@@ -49,19 +48,11 @@ fn rest_photo_at_several_sizes() {
     let s = Setup::new();
     for (size, width, height) in SIZES {
         let name = format!("rest-{size}.jpg");
-        s.cmd()
-            .args([
-                "get",
-                "bob+tag@contoso.com",
-                "--protocol",
-                "rest",
-                "-s",
-                size,
-                "-o",
-                &name,
-            ])
-            .assert()
-            .success();
+        s.ews_photo(&format!(
+            "get bob+tag@contoso.com --protocol rest -s {size} -o {name}"
+        ))
+        .assert()
+        .success();
         let info = image_info(&s.path(&name));
         assert_eq!((info.width, info.height), (width, height));
     }
@@ -79,12 +70,8 @@ fn rest_photo_at_several_sizes() {
 #[test]
 fn default_output_name_uses_the_real_format() {
     let s = Setup::new();
-    s.cmd()
-        .args(["get", "Carol@Contoso.com"])
-        .assert()
-        .success();
-    s.cmd()
-        .args(["get", "png-dave@contoso.com", "-s", "120"])
+    s.ews_photo("get Carol@Contoso.com").assert().success();
+    s.ews_photo("get png-dave@contoso.com -s 120")
         .assert()
         .success();
     assert_eq!(
@@ -100,34 +87,20 @@ fn default_output_name_uses_the_real_format() {
 #[test]
 fn content_type_mismatch_is_reported() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args(["get", "png@contoso.com", "-o", "x.png"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let err = stderr_of(&out);
-    assert!(err.contains("said image/jpeg but sent image/png"), "{err}");
+    s.ews_photo("get png@contoso.com -o x.png")
+        .assert()
+        .success()
+        .stderr(contains("said image/jpeg but sent image/png"));
 }
 
 #[test]
 fn server_sends_another_size_than_asked() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "small@contoso.com",
-            "-s",
-            "648",
-            "-o",
-            "s.jpg",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = s
+        .ews_photo("get small@contoso.com -s 648 -o s.jpg --json")
+        .assert()
+        .success();
+    let record = json(&run);
     assert_eq!(record["width"], 96);
     assert_eq!(record["height"], 96);
 }
@@ -136,41 +109,25 @@ fn server_sends_another_size_than_asked() {
 fn unchanged_on_both_forms_writes_nothing() {
     let s = Setup::new();
     let etag = ews_standin::etag_for("alice@contoso.com", "HR240x240", 0);
+    let bare = etag.trim_matches('"');
     for protocol in ["soap", "rest"] {
-        let out = s
-            .cmd()
-            .args([
-                "get",
-                "alice@contoso.com",
-                "-s",
-                "240",
-                "-o",
-                "a.jpg",
-                "--protocol",
-                protocol,
-            ])
-            .args(["--if-none-match", etag.trim_matches('"'), "--json"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let run = s
+            .ews_photo(&format!(
+                "get alice@contoso.com -s 240 -o a.jpg --protocol {protocol} \
+                 --if-none-match {bare} --json"
+            ))
+            .assert()
+            .success();
+        let record = json(&run);
         assert_eq!(record["status"], "unchanged");
-        assert_eq!(record["etag"], etag.trim_matches('"'));
+        assert_eq!(record["etag"], bare);
         assert!(s.files().is_empty(), "{:?}", s.files());
     }
     for request in s.server.requests() {
         assert_eq!(request.header("if-none-match"), Some(etag.as_str()));
     }
     // A stale ETag fetches the photo.
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--if-none-match",
-            "\"old\"",
-        ])
+    s.ews_photo(r#"get alice@contoso.com -o a.jpg --if-none-match "old""#)
         .assert()
         .success();
     assert_eq!(s.files(), ["a.jpg"]);
@@ -186,22 +143,10 @@ fn no_photo_is_exit_3_on_both_forms() {
         "clear@contoso.com",
     ] {
         for protocol in ["soap", "rest"] {
-            let out = s
-                .cmd()
-                .args(["get", email, "-o", "x.jpg", "--protocol", protocol])
-                .output()
-                .unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(3),
-                "{email} {protocol}: {}",
-                stderr_of(&out)
-            );
-            assert!(
-                stderr_of(&out).contains("has no photo"),
-                "{}",
-                stderr_of(&out)
-            );
+            s.ews_photo(&format!("get {email} -o x.jpg --protocol {protocol}"))
+                .assert()
+                .code(3)
+                .stderr(contains("has no photo"));
         }
     }
     assert!(s.files().is_empty());
@@ -209,72 +154,42 @@ fn no_photo_is_exit_3_on_both_forms() {
 
 #[test]
 fn server_failure_500_empty() {
-    let s = Setup::new();
-    let out = s.cmd().args(["get", "fail@contoso.com"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("failed or does not know this address"),
-        "{}",
-        stderr_of(&out)
-    );
+    Setup::new()
+        .ews_photo("get fail@contoso.com")
+        .assert()
+        .code(1)
+        .stderr(contains("failed or does not know this address"));
 }
 
 #[test]
 fn busy_answers_are_retried_then_succeed() {
     let s = Setup::new();
     for email in ["busyfault-2@contoso.com", "busyerror-2@contoso.com"] {
-        let out = s
-            .cmd()
-            .args(["get", email, "-o", "b.jpg"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{email}: {}", stderr_of(&out));
+        s.ews_photo(&format!("get {email} -o b.jpg"))
+            .assert()
+            .success()
+            .stderr(contains("server busy (ErrorServerBusy"))
+            .stderr(contains("as it asked (retry 2 of 3)"));
         assert_eq!(s.server.requests_for(email), 3);
-        let err = stderr_of(&out);
-        assert!(err.contains("server busy (ErrorServerBusy"), "{err}");
-        assert!(err.contains("as it asked (retry 2 of 3)"), "{err}");
     }
     // 503 without a hint: exponential back-off.
-    let out = s
-        .cmd()
-        .args(["get", "busy503-1@contoso.com", "-o", "c.jpg"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("server busy (HTTP 503)"));
+    s.ews_photo("get busy503-1@contoso.com -o c.jpg")
+        .assert()
+        .success()
+        .stderr(contains("server busy (HTTP 503)"));
 }
 
 #[test]
 fn busy_gives_up_with_exit_5() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "busyfault-99@contoso.com",
-            "--retries",
-            "2",
-            "-o",
-            "x.jpg",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    s.ews_photo("get busyfault-99@contoso.com --retries 2 -o x.jpg")
+        .assert()
+        .code(5)
+        .stderr(contains("try again later"));
     assert_eq!(s.server.requests_for("busyfault-99@contoso.com"), 3);
-    assert!(stderr_of(&out).contains("try again later"));
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "busyerror-99@contoso.com",
-            "--retries",
-            "0",
-            "--protocol",
-            "rest",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5));
+    s.ews_photo("get busyerror-99@contoso.com --retries 0 --protocol rest")
+        .assert()
+        .code(5);
     assert!(s.files().is_empty());
 }
 
@@ -289,106 +204,59 @@ fn unauthorized_with_several_challenges_names_them() {
         ]),
         ..Default::default()
     });
-    let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("401 Unauthorized: the server offers Negotiate, Kerberos, NTLM, Basic"),
-        "{err}"
-    );
-    assert!(err.contains("--auth basic"), "{err}");
+    s.ews_photo("get alice@contoso.com")
+        .assert()
+        .code(4)
+        .stderr(contains(
+            "401 Unauthorized: the server offers Negotiate, Kerberos, NTLM, Basic",
+        ))
+        .stderr(contains("--auth basic"));
     // With Windows authentication only, the message says so.
     let s = Setup::with(Options {
         auth: Auth::Challenge(vec!["Negotiate, NTLM".into()]),
         ..Default::default()
     });
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "--protocol", "rest"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert!(
-        stderr_of(&out).contains("Negotiate, NTLM"),
-        "{}",
-        stderr_of(&out)
-    );
+    s.ews_photo("get alice@contoso.com --protocol rest")
+        .assert()
+        .code(4)
+        .stderr(contains("Negotiate, NTLM"));
 }
 
 #[test]
 fn basic_auth_auto_and_explicit() {
     let s = Setup::basic();
     for auth in ["auto", "basic"] {
-        s.cmd()
-            .args([
-                "get",
-                "alice@contoso.com",
-                "-o",
-                "a.jpg",
-                "--auth",
-                auth,
-                "--allow-insecure-auth",
-            ])
-            .env("EWS_USER", "CONTOSO\\jdoe")
-            .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
-            .assert()
-            .success();
+        s.ews_photo(&format!(
+            "get alice@contoso.com -o a.jpg --auth {auth} --allow-insecure-auth"
+        ))
+        .env("EWS_USER", "CONTOSO\\jdoe")
+        .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
+        .assert()
+        .success();
     }
     // The password from a file and from stdin.
     std::fs::write(s.path("pw"), "S3cr3t-pw-xyz\n").unwrap();
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "b.jpg",
-            "-u",
-            "CONTOSO\\jdoe",
-            "--password-file",
-            "pw",
-            "--allow-insecure-auth",
-        ])
-        .assert()
-        .success();
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "c.jpg",
-            "-u",
-            "CONTOSO\\jdoe",
-            "--password-stdin",
-            "--allow-insecure-auth",
-        ])
-        .write_stdin("S3cr3t-pw-xyz\n")
-        .assert()
-        .success();
+    s.ews_photo(
+        r"get alice@contoso.com -o b.jpg -u CONTOSO\jdoe --password-file pw --allow-insecure-auth",
+    )
+    .assert()
+    .success();
+    s.ews_photo(
+        r"get alice@contoso.com -o c.jpg -u CONTOSO\jdoe --password-stdin --allow-insecure-auth",
+    )
+    .write_stdin("S3cr3t-pw-xyz\n")
+    .assert()
+    .success();
 }
 
 #[test]
 fn wrong_password_is_exit_4_and_tried_once() {
     let s = Setup::basic();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--auth",
-            "basic",
-            "--allow-insecure-auth",
-            "-u",
-            "CONTOSO\\jdoe",
-        ])
+    s.ews_photo(r"get alice@contoso.com --auth basic --allow-insecure-auth -u CONTOSO\jdoe")
         .env("EWS_PASSWORD", "wrong")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("tried Basic") && err.contains("rejected the user name or password"),
-        "{err}"
-    );
+        .assert()
+        .code(4)
+        .stderr(contains("tried Basic").and(contains("rejected the user name or password")));
     // One attempt only: repeating a wrong password locks accounts.
     assert_eq!(s.server.requests().len(), 1);
 }
@@ -396,14 +264,11 @@ fn wrong_password_is_exit_4_and_tried_once() {
 #[test]
 fn basic_over_plain_http_is_refused() {
     let s = Setup::basic();
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "--auth", "basic", "-u", "x"])
+    s.ews_photo("get alice@contoso.com --auth basic -u x")
         .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("--allow-insecure-auth"));
+        .assert()
+        .code(2)
+        .stderr(contains("--allow-insecure-auth"));
     assert!(s.server.requests().is_empty(), "nothing may be sent");
 }
 
@@ -415,72 +280,41 @@ fn bearer_token_from_env_and_file() {
         },
         ..Default::default()
     });
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--allow-insecure-auth",
-        ])
+    s.ews_photo("get alice@contoso.com -o a.jpg --allow-insecure-auth")
         .env("EWS_TOKEN", "tok-abc.def")
         .assert()
         .success();
     std::fs::write(s.path("token"), "tok-abc.def\n").unwrap();
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "b.jpg",
-            "--auth",
-            "bearer",
-            "--token-file",
-            "token",
-            "--allow-insecure-auth",
-        ])
-        .assert()
-        .success();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--auth",
-            "bearer",
-            "--allow-insecure-auth",
-        ])
+    s.ews_photo(
+        "get alice@contoso.com -o b.jpg --auth bearer --token-file token --allow-insecure-auth",
+    )
+    .assert()
+    .success();
+    s.ews_photo("get alice@contoso.com --auth bearer --allow-insecure-auth")
         .env("EWS_TOKEN", "expired")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert!(
-        stderr_of(&out).contains("rejected the token (invalid_token)"),
-        "{}",
-        stderr_of(&out)
-    );
+        .assert()
+        .code(4)
+        .stderr(contains("rejected the token (invalid_token)"));
+}
+
+/// Everything a run printed, stderr then stdout.
+fn all_output(run: &Assert) -> String {
+    format!(
+        "{}{}",
+        stderr_of(run.get_output()),
+        stdout_of(run.get_output())
+    )
 }
 
 #[test]
 fn verbose_output_never_shows_secrets() {
     let s = Setup::basic();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-vv",
-            "-o",
-            "a.jpg",
-            "--allow-insecure-auth",
-            "-u",
-            "CONTOSO\\jdoe",
-        ])
+    let run = s
+        .ews_photo(r"get alice@contoso.com -vv -o a.jpg --allow-insecure-auth -u CONTOSO\jdoe")
         .env("EWS_PASSWORD", "S3cr3t-pw-xyz")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+        .assert()
+        .success();
+    let all = all_output(&run);
     assert!(all.contains("> Authorization: Basic <redacted>"), "{all}");
     assert!(all.contains("< HTTP 200"));
     assert!(
@@ -495,22 +329,12 @@ fn verbose_output_never_shows_secrets() {
         "{all}"
     );
     // Nor a wrong one, in a failure message.
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-vv",
-            "--allow-insecure-auth",
-            "-u",
-            "CONTOSO\\jdoe",
-            "--json",
-        ])
+    let run = s
+        .ews_photo(r"get alice@contoso.com -vv --allow-insecure-auth -u CONTOSO\jdoe --json")
         .env("EWS_PASSWORD", "Wr0ng-pw-qqq")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+        .assert()
+        .code(4);
+    let all = all_output(&run);
     assert!(!all.contains("Wr0ng-pw-qqq"), "{all}");
 
     let s = Setup::with(Options {
@@ -519,21 +343,12 @@ fn verbose_output_never_shows_secrets() {
         },
         ..Default::default()
     });
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-vv",
-            "-o",
-            "a.jpg",
-            "--allow-insecure-auth",
-        ])
+    let run = s
+        .ews_photo("get alice@contoso.com -vv -o a.jpg --allow-insecure-auth")
         .env("EWS_TOKEN", "tok-SECRET-123")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let all = format!("{}{}", stderr_of(&out), stdout_of(&out));
+        .assert()
+        .success();
+    let all = all_output(&run);
     assert!(all.contains("> Authorization: Bearer <redacted>"), "{all}");
     assert!(!all.contains("tok-SECRET-123"), "{all}");
 }
@@ -547,17 +362,10 @@ fn damaged_answers_leave_no_file() {
         ("notimage@contoso.com", "soap", "not an image"),
         ("notimage@contoso.com", "rest", "not an image"),
     ] {
-        let out = s
-            .cmd()
-            .args(["get", email, "-o", "x.jpg", "--protocol", protocol])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{email} {protocol}");
-        assert!(
-            stderr_of(&out).contains(expect),
-            "{email} {protocol}: {}",
-            stderr_of(&out)
-        );
+        s.ews_photo(&format!("get {email} -o x.jpg --protocol {protocol}"))
+            .assert()
+            .code(1)
+            .stderr(contains(expect));
         assert!(s.files().is_empty(), "{:?}", s.files());
     }
 }
@@ -566,24 +374,12 @@ fn damaged_answers_leave_no_file() {
 fn oversized_body_is_refused() {
     let s = Setup::new();
     for protocol in ["soap", "rest"] {
-        let out = s
-            .cmd()
-            .args([
-                "get",
-                "huge@contoso.com",
-                "-o",
-                "x.jpg",
-                "--protocol",
-                protocol,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stderr_of(&out).contains("more than 20971520 bytes"),
-            "{}",
-            stderr_of(&out)
-        );
+        s.ews_photo(&format!(
+            "get huge@contoso.com -o x.jpg --protocol {protocol}"
+        ))
+        .assert()
+        .code(1)
+        .stderr(contains("more than 20971520 bytes"));
     }
     assert!(s.files().is_empty());
 }
@@ -591,29 +387,21 @@ fn oversized_body_is_refused() {
 #[test]
 fn unreachable_port_is_exit_6() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tool()
+    tool()
         .current_dir(dir.path())
         .args(["get", "alice@contoso.com", "--url", &closed_port_url()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(6));
-    assert!(
-        stderr_of(&out).contains("connection refused"),
-        "{}",
-        stderr_of(&out)
-    );
+        .assert()
+        .code(6)
+        .stderr(contains("connection refused"));
 }
 
 #[test]
 fn stdout_output_carries_only_the_image() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "-s", "240", "-o", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(out.stdout, s.server.photo_bytes("HR240x240", 0));
+    s.ews_photo("get alice@contoso.com -s 240 -o -")
+        .assert()
+        .success()
+        .stdout(s.server.photo_bytes("HR240x240", 0));
     assert!(s.files().is_empty());
 }
 
@@ -621,29 +409,18 @@ fn stdout_output_carries_only_the_image() {
 fn no_clobber_keeps_the_existing_file() {
     let s = Setup::new();
     std::fs::write(s.path("a.jpg"), "precious").unwrap();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--no-clobber",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let run = s
+        .ews_photo("get alice@contoso.com -o a.jpg --no-clobber --json")
+        .assert()
+        .success();
     assert_eq!(
         std::fs::read_to_string(s.path("a.jpg")).unwrap(),
         "precious"
     );
-    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(record["status"], "skipped");
+    assert_eq!(json(&run)["status"], "skipped");
     assert!(s.server.requests().is_empty(), "no request for a kept file");
     // Without it, the file is replaced.
-    s.cmd()
-        .args(["get", "alice@contoso.com", "-o", "a.jpg"])
+    s.ews_photo("get alice@contoso.com -o a.jpg")
         .assert()
         .success();
     assert_eq!(image_info(&s.path("a.jpg")).format, Format::Jpeg);
@@ -652,8 +429,7 @@ fn no_clobber_keeps_the_existing_file() {
 #[test]
 fn format_png_converts() {
     let s = Setup::new();
-    s.cmd()
-        .args(["get", "alice@contoso.com", "-s", "120", "--format", "png"])
+    s.ews_photo("get alice@contoso.com -s 120 --format png")
         .assert()
         .success();
     assert_eq!(s.files(), ["alice@contoso.com.png"]);
@@ -667,23 +443,11 @@ fn format_png_converts() {
 #[test]
 fn json_record_has_every_field() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-s",
-            "HR360x360",
-            "-o",
-            "a.jpg",
-            "--json",
-            "--protocol",
-            "rest",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = stdout_of(&out);
+    let run = s
+        .ews_photo("get alice@contoso.com -s HR360x360 -o a.jpg --json --protocol rest")
+        .assert()
+        .success();
+    let text = stdout_of(run.get_output());
     assert_eq!(text.lines().count(), 1, "one record: {text}");
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["email"], "alice@contoso.com");
@@ -700,13 +464,11 @@ fn json_record_has_every_field() {
     assert!(r["expires"].as_str().unwrap().ends_with("GMT"));
     assert_eq!(r["exit_code"], 0);
     // A failure is a record too, with its exit code.
-    let out = s
-        .cmd()
-        .args(["get", "nophoto@contoso.com", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = json(
+        &s.ews_photo("get nophoto@contoso.com --json")
+            .assert()
+            .code(3),
+    );
     assert_eq!(
         (r["status"].as_str(), r["exit_code"].as_i64()),
         (Some("no-photo"), Some(3))
@@ -716,25 +478,21 @@ fn json_record_has_every_field() {
 #[test]
 fn usage_errors_are_exit_2_before_any_request() {
     let s = Setup::new();
-    for args in [
-        vec!["get", "not-an-address"],
-        vec!["get", "a@b@c"],
-        vec!["get", "alice@contoso.com", "-s", "HR97x97"],
-        vec![
-            "get",
-            "alice@contoso.com",
-            "--server-version",
-            "Exchange2010",
-        ],
-        vec!["get", "alice@contoso.com", "--url", "ftp://x/EWS"],
-        vec!["get", "alice@contoso.com", "--ca-cert", "missing.pem"],
+    for line in [
+        "get not-an-address",
+        "get a@b@c",
+        "get alice@contoso.com -s HR97x97",
+        "get alice@contoso.com --server-version Exchange2010",
+        "get alice@contoso.com --url ftp://x/EWS",
+        "get alice@contoso.com --ca-cert missing.pem",
     ] {
-        let out = s.cmd().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        s.ews_photo(line).assert().code(2);
     }
-    let out = tool().args(["get", "alice@contoso.com"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("EWS_URL"));
+    tool()
+        .args(["get", "alice@contoso.com"])
+        .assert()
+        .code(2)
+        .stderr(contains("EWS_URL"));
     assert!(s.server.requests().is_empty());
 }
 
@@ -747,32 +505,22 @@ fn html_login_page_and_redirects() {
         ..Default::default()
     });
     let run = |email: &str| {
-        s.cmd()
-            .args(["get", email, "--allow-insecure-auth", "--auth", "bearer"])
+        s.ews_photo(&format!("get {email} --allow-insecure-auth --auth bearer"))
             .env("EWS_TOKEN", "tok-redirect")
-            .output()
-            .unwrap()
+            .assert()
     };
-    let out = run("html@contoso.com");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("HTML page"), "{}", stderr_of(&out));
+    run("html@contoso.com")
+        .code(1)
+        .stderr(contains("HTML page"));
     // To another host: not followed, credentials not sent there.
-    let out = run("redirect@contoso.com");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("another host, http://localhost:"),
-        "{}",
-        stderr_of(&out)
-    );
+    run("redirect@contoso.com")
+        .code(1)
+        .stderr(contains("another host, http://localhost:"));
     assert_eq!(s.server.requests_for("redirect@contoso.com"), 1);
     // A loop ends.
-    let out = run("loop@contoso.com");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("redirect loop"),
-        "{}",
-        stderr_of(&out)
-    );
+    run("loop@contoso.com")
+        .code(1)
+        .stderr(contains("redirect loop"));
     assert!(s.files().is_empty());
 }
 
@@ -780,20 +528,16 @@ fn html_login_page_and_redirects() {
 fn access_denied_is_exit_4() {
     let s = Setup::new();
     for protocol in ["soap", "rest"] {
-        let out = s
-            .cmd()
-            .args(["get", "denied@contoso.com", "--protocol", protocol])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+        s.ews_photo(&format!("get denied@contoso.com --protocol {protocol}"))
+            .assert()
+            .code(4);
     }
 }
 
 #[test]
 fn wrapped_response_shape_is_understood() {
     let s = Setup::new();
-    s.cmd()
-        .args(["get", "wrapped@contoso.com", "-s", "64", "-o", "w.jpg"])
+    s.ews_photo("get wrapped@contoso.com -s 64 -o w.jpg")
         .assert()
         .success();
     assert_eq!(image_info(&s.path("w.jpg")).width, 64);
@@ -822,9 +566,12 @@ fn stdout_to_a_closed_pipe_exits_quietly() {
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(!stderr_of(&out).contains("panicked"));
+    child
+        .wait_with_output()
+        .unwrap()
+        .assert()
+        .success()
+        .stderr(contains("panicked").not());
 }
 
 #[cfg(unix)]

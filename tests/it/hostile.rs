@@ -5,33 +5,24 @@ use ews_standin::tls::{CertKind, TlsFront};
 
 use crate::common::*;
 
-fn run_failing(s: &Setup, args: &[&str], code: i32, expect: &str) -> String {
-    let out = s.cmd().args(args).output().unwrap();
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert!(
-        err.contains(expect),
-        "{args:?}: expected '{expect}' in: {err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(s.files().is_empty(), "{args:?} left {:?}", s.files());
-    err
+/// `ews-photo LINE` must fail with `code` and say `expect`, without a panic
+/// and without leaving a file.
+fn fails(s: &Setup, line: &str, code: i32, expect: &str) {
+    s.ews_photo(line)
+        .assert()
+        .code(code)
+        .stderr(contains(expect))
+        .stderr(contains("panicked").not());
+    assert!(s.files().is_empty(), "{line} left {:?}", s.files());
 }
 
 #[test]
 fn body_that_never_ends_is_cut_at_the_cap() {
     let s = Setup::new();
     for protocol in ["soap", "rest"] {
-        run_failing(
+        fails(
             &s,
-            &[
-                "get",
-                "endless@contoso.com",
-                "-o",
-                "x.jpg",
-                "--protocol",
-                protocol,
-            ],
+            &format!("get endless@contoso.com -o x.jpg --protocol {protocol}"),
             1,
             "more than 20971520 bytes",
         );
@@ -41,9 +32,9 @@ fn body_that_never_ends_is_cut_at_the_cap() {
 #[test]
 fn response_stalling_mid_body_times_out() {
     let s = Setup::new();
-    run_failing(
+    fails(
         &s,
-        &["get", "stall@contoso.com", "-o", "x.jpg", "--timeout", "2"],
+        "get stall@contoso.com -o x.jpg --timeout 2",
         6,
         "timed out after 2s",
     );
@@ -53,16 +44,9 @@ fn response_stalling_mid_body_times_out() {
 fn content_length_larger_than_the_body() {
     let s = Setup::new();
     for protocol in ["soap", "rest"] {
-        run_failing(
+        fails(
             &s,
-            &[
-                "get",
-                "shortbody@contoso.com",
-                "-o",
-                "x.jpg",
-                "--protocol",
-                protocol,
-            ],
+            &format!("get shortbody@contoso.com -o x.jpg --protocol {protocol}"),
             6,
             "closed before the whole answer arrived",
         );
@@ -72,22 +56,15 @@ fn content_length_larger_than_the_body() {
 #[test]
 fn gzip_bomb_is_never_decompressed() {
     let s = Setup::new();
-    run_failing(
+    fails(
         &s,
-        &["get", "gzipbomb@contoso.com", "-o", "x.jpg"],
+        "get gzipbomb@contoso.com -o x.jpg",
         1,
         "not well-formed XML",
     );
-    run_failing(
+    fails(
         &s,
-        &[
-            "get",
-            "gzipbomb@contoso.com",
-            "-o",
-            "x.jpg",
-            "--protocol",
-            "rest",
-        ],
+        "get gzipbomb@contoso.com -o x.jpg --protocol rest",
         1,
         "not an image",
     );
@@ -99,9 +76,9 @@ fn gzip_bomb_is_never_decompressed() {
 #[test]
 fn doctype_and_entity_expansion_are_refused() {
     let s = Setup::new();
-    run_failing(
+    fails(
         &s,
-        &["get", "doctype@contoso.com", "-o", "x.jpg"],
+        "get doctype@contoso.com -o x.jpg",
         1,
         "not well-formed XML",
     );
@@ -110,9 +87,9 @@ fn doctype_and_entity_expansion_are_refused() {
 #[test]
 fn deeply_nested_xml_is_refused_without_a_crash() {
     let s = Setup::new();
-    run_failing(
+    fails(
         &s,
-        &["get", "deep@contoso.com", "-o", "x.jpg"],
+        "get deep@contoso.com -o x.jpg",
         1,
         "not well-formed XML",
     );
@@ -121,9 +98,9 @@ fn deeply_nested_xml_is_refused_without_a_crash() {
 #[test]
 fn huge_base64_is_refused() {
     let s = Setup::new();
-    run_failing(
+    fails(
         &s,
-        &["get", "huge@contoso.com", "-o", "x.jpg"],
+        "get huge@contoso.com -o x.jpg",
         1,
         "more than 20971520 bytes",
     );
@@ -132,40 +109,20 @@ fn huge_base64_is_refused() {
 #[test]
 fn html_login_page_in_a_200() {
     let s = Setup::new();
-    run_failing(
-        &s,
-        &["get", "html@contoso.com", "-o", "x.jpg"],
-        1,
-        "HTML page",
-    );
+    fails(&s, "get html@contoso.com -o x.jpg", 1, "HTML page");
 }
 
 #[test]
 fn redirects_to_another_host_and_loops() {
     let s = Setup::new();
-    run_failing(
-        &s,
-        &["get", "redirect@contoso.com", "-o", "x.jpg"],
-        1,
-        "another host",
-    );
-    run_failing(
-        &s,
-        &["get", "loop@contoso.com", "-o", "x.jpg"],
-        1,
-        "redirect loop",
-    );
+    fails(&s, "get redirect@contoso.com -o x.jpg", 1, "another host");
+    fails(&s, "get loop@contoso.com -o x.jpg", 1, "redirect loop");
 }
 
 #[test]
 fn clear_gif_is_no_photo() {
     let s = Setup::new();
-    run_failing(
-        &s,
-        &["get", "clear@contoso.com", "-o", "x.jpg"],
-        3,
-        "placeholder",
-    );
+    fails(&s, "get clear@contoso.com -o x.jpg", 3, "placeholder");
 }
 
 fn tls_setup(kind: CertKind) -> (Setup, TlsFront) {
@@ -178,49 +135,20 @@ fn tls_setup(kind: CertKind) -> (Setup, TlsFront) {
 #[test]
 fn tls_with_a_private_ca() {
     let (s, front) = tls_setup(CertKind::Valid);
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--url",
-            &front.url(),
-            "--ca-cert",
-            "ca.pem",
-        ])
+    let get = format!("get alice@contoso.com -o a.jpg --url {}", front.url());
+    s.ews_photo(&format!("{get} --ca-cert ca.pem"))
         .assert()
         .success();
     std::fs::remove_file(s.path("a.jpg")).unwrap();
     // The same through EWS_CA_CERT.
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--url",
-            &front.url(),
-        ])
+    s.ews_photo(&get)
         .env("EWS_CA_CERT", "ca.pem")
         .assert()
         .success();
     std::fs::remove_file(s.path("a.jpg")).unwrap();
     std::fs::remove_file(s.path("ca.pem")).unwrap();
     // Without the CA, the certificate is not trusted.
-    run_failing(
-        &s,
-        &[
-            "get",
-            "alice@contoso.com",
-            "-o",
-            "a.jpg",
-            "--url",
-            &front.url(),
-        ],
-        6,
-        "--ca-cert",
-    );
+    fails(&s, &get, 6, "--ca-cert");
 }
 
 #[test]
@@ -230,48 +158,20 @@ fn tls_certificate_for_the_wrong_host_or_expired_is_refused_unless_insecure() {
         (CertKind::Expired, "expired"),
     ] {
         let (s, front) = tls_setup(kind);
+        let get = format!("get alice@contoso.com -o a.jpg --url {}", front.url());
         // The CA is trusted: only the name or the dates are wrong.
         let ca = tempfile::tempdir().unwrap();
         std::fs::rename(s.path("ca.pem"), ca.path().join("ca.pem")).unwrap();
-        let out = s
-            .cmd()
-            .args([
-                "get",
-                "alice@contoso.com",
-                "-o",
-                "a.jpg",
-                "--url",
-                &front.url(),
-            ])
+        s.ews_photo(&get)
             .env("EWS_CA_CERT", ca.path().join("ca.pem"))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(6), "{kind:?}: {}", stderr_of(&out));
-        assert!(
-            stderr_of(&out).contains(reason),
-            "{kind:?}: {}",
-            stderr_of(&out)
-        );
+            .assert()
+            .code(6)
+            .stderr(contains(reason));
         assert!(s.files().is_empty());
-        let out = s
-            .cmd()
-            .args([
-                "get",
-                "alice@contoso.com",
-                "-o",
-                "a.jpg",
-                "--url",
-                &front.url(),
-                "--insecure",
-                "-q",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{kind:?}: {}", stderr_of(&out));
-        assert!(
-            stderr_of(&out).contains("WARNING: --insecure"),
-            "loud even with -q"
-        );
+        s.ews_photo(&format!("{get} --insecure -q"))
+            .assert()
+            .success()
+            .stderr(contains("WARNING: --insecure"));
         assert_eq!(s.files(), ["a.jpg"]);
     }
 }

@@ -13,35 +13,21 @@ fn assert_clean(dir: &std::path::Path) {
 
 #[test]
 fn output_folder_missing() {
-    let s = Setup::new();
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "-o", "nope/a.jpg"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("the folder nope does not exist"),
-        "{}",
-        stderr_of(&out)
-    );
+    Setup::new()
+        .ews_photo("get alice@contoso.com -o nope/a.jpg")
+        .assert()
+        .code(1)
+        .stderr(contains("the folder nope does not exist"));
 }
 
 #[test]
 fn output_path_is_a_folder() {
     let s = Setup::new();
     std::fs::create_dir(s.path("photos")).unwrap();
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "-o", "photos"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("it is a folder"),
-        "{}",
-        stderr_of(&out)
-    );
+    s.ews_photo("get alice@contoso.com -o photos")
+        .assert()
+        .code(1)
+        .stderr(contains("it is a folder"));
     assert!(files_in(&s.path("photos")).is_empty());
 }
 
@@ -72,22 +58,17 @@ fn output_folder_read_only() {
     } else {
         std::process::Command::new(&binary)
     };
-    let out = command
+    command
         .args(["get", "alice@contoso.com", "-o"])
         .arg(folder.join("a.jpg"))
         .args(["--url", &s.server.url()])
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .current_dir("/")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("Permission denied"),
-        "{}",
-        stderr_of(&out)
-    );
-    assert!(stderr_of(&out).contains("check that you may write to that folder"));
+        .assert()
+        .code(1)
+        .stderr(contains("Permission denied"))
+        .stderr(contains("check that you may write to that folder"));
     assert!(files_in(&folder).is_empty());
 }
 
@@ -97,7 +78,7 @@ fn disk_full_or_file_size_limit() {
     let s = Setup::new();
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
     // 4 blocks of 512 bytes: far less than a 648×648 photo.
-    let out = std::process::Command::new("sh")
+    std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
             "ulimit -f 4; exec '{}' get alice@contoso.com -s 648 -o a.jpg --url '{}'",
@@ -107,14 +88,9 @@ fn disk_full_or_file_size_limit() {
         .current_dir(s.dir.path())
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("file-size limit"),
-        "{}",
-        stderr_of(&out)
-    );
+        .assert()
+        .code(1)
+        .stderr(contains("file-size limit"));
     assert!(s.files().is_empty(), "{:?}", s.files());
     assert_clean(s.dir.path());
 }

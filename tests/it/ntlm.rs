@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use crate::common::{Auth, Options, Setup, stderr_of, tool};
+use crate::common::{Auth, Options, PredicateBooleanExt, Setup, contains, stderr, tool};
 use crate::library::{self, AuthMethod, Client, fetch};
 
 const PASSWORD: &str = "S3cr3t-pw-xyz";
@@ -180,6 +180,13 @@ impl NtlmServer {
         cmd
     }
 
+    /// [`NtlmServer::cmd`] with the arguments of a command line, split at spaces.
+    fn ews_photo(&self, line: &str) -> assert_cmd::Command {
+        let mut cmd = self.cmd();
+        cmd.args(line.split_whitespace());
+        cmd
+    }
+
     /// A library client as `CONTOSO\jdoe`, trusting the server's certificate.
     fn client(&self, auth: AuthMethod) -> Client {
         library::client(self.url(), auth, PASSWORD, self.tls.then(|| self.cert()))
@@ -194,15 +201,7 @@ fn n(v: &serde_json::Value, key: &str) -> u64 {
 fn auto_picks_ntlm_and_writes_the_photo() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "CONTOSO\\jdoe",
-            "-o",
-            "alice.jpg",
-        ])
+    s.ews_photo(r"get alice@contoso.com --user CONTOSO\jdoe -o alice.jpg")
         .assert()
         .success();
     assert_eq!(
@@ -226,32 +225,13 @@ fn auto_picks_ntlm_and_writes_the_photo() {
 fn explicit_ntlm_with_upn_and_with_domain_option() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "jdoe@contoso.com",
-            "--auth",
-            "ntlm",
-        ])
-        .args(["-o", "a.jpg"])
+    s.ews_photo("get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o a.jpg")
         .assert()
         .success();
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "jdoe",
-            "--domain",
-            "CONTOSO",
-        ])
-        .args(["--auth", "ntlm", "-o", "b.jpg"])
+    s.ews_photo("get alice@contoso.com --user jdoe --domain CONTOSO --auth ntlm -o b.jpg")
         .assert()
         .success();
-    s.cmd()
-        .args(["get", "alice@contoso.com", "-o", "c.jpg"])
+    s.ews_photo("get alice@contoso.com -o c.jpg")
         .env("EWS_USER", "jdoe")
         .env("EWS_DOMAIN", "CONTOSO")
         .assert()
@@ -263,26 +243,12 @@ fn explicit_ntlm_with_upn_and_with_domain_option() {
 fn wrong_password_is_exit_4_and_tried_once() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "CONTOSO\\jdoe",
-            "-o",
-            "x.jpg",
-        ])
+    s.ews_photo(r"get alice@contoso.com --user CONTOSO\jdoe -o x.jpg")
         .env("EWS_PASSWORD", "wrong")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("tried NTLM") && err.contains("wrong password"),
-        "{err}"
-    );
-    assert!(!err.contains("wrong\n") && !err.contains(PASSWORD));
+        .assert()
+        .code(4)
+        .stderr(contains("tried NTLM").and(contains("wrong password")))
+        .stderr(contains("wrong\n").or(contains(PASSWORD)).not());
     let stats = s.stats();
     assert_eq!(n(&stats, "authenticates"), 1, "one type 3 only: {stats}");
     assert_eq!(n(&stats, "handshakes"), 0, "{stats}");
@@ -299,24 +265,10 @@ fn ntlmv1_challenge_is_refused_before_any_type_3() {
             ..Default::default()
         },
     );
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "CONTOSO\\jdoe",
-            "-o",
-            "x.jpg",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("NTLMv1") && err.contains("EXTENDED_SESSIONSECURITY"),
-        "{err}"
-    );
+    s.ews_photo(r"get alice@contoso.com --user CONTOSO\jdoe -o x.jpg")
+        .assert()
+        .code(4)
+        .stderr(contains("NTLMv1").and(contains("EXTENDED_SESSIONSECURITY")));
     let stats = s.stats();
     assert_eq!(n(&stats, "negotiates"), 1, "{stats}");
     assert_eq!(
@@ -392,9 +344,7 @@ fn export_with_eight_jobs_does_at_most_eight_handshakes_for_200_photos() {
     let s = NtlmServer::start(&py, Opts::default());
     let list: String = (0..200).map(|i| format!("user{i}@contoso.com\n")).collect();
     std::fs::write(s.dir.path().join("list.txt"), list).unwrap();
-    s.cmd()
-        .args(["export", "list.txt", "--dir", "photos", "--jobs", "8", "-q"])
-        .args(["--user", "CONTOSO\\jdoe"])
+    s.ews_photo(r"export list.txt --dir photos --jobs 8 -q --user CONTOSO\jdoe")
         .assert()
         .success();
     let stats = s.stats();
@@ -423,33 +373,21 @@ fn tls_channel_binding_is_accepted_by_extended_protection() {
             ..Default::default()
         },
     );
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "CONTOSO\\jdoe",
-            "-o",
-            "a.jpg",
-        ])
+    s.ews_photo(r"get alice@contoso.com --user CONTOSO\jdoe -o a.jpg")
         .assert()
         .success();
     assert_eq!(std::fs::read(s.dir.path().join("a.jpg")).unwrap(), s.photo);
+    // The tool without `--ca-cert`.
+    let without_ca = |line: &str| {
+        let mut cmd = tool();
+        cmd.env("EWS_URL", s.url())
+            .env("EWS_PASSWORD", PASSWORD)
+            .current_dir(s.dir.path())
+            .args(line.split_whitespace());
+        cmd
+    };
     // --insecure skips verification but still binds to the certificate used.
-    let mut insecure = tool();
-    insecure
-        .env("EWS_URL", s.url())
-        .env("EWS_PASSWORD", PASSWORD)
-        .current_dir(s.dir.path())
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--insecure",
-            "-u",
-            "CONTOSO\\jdoe",
-            "-o",
-            "b.jpg",
-        ])
+    without_ca(r"get alice@contoso.com --insecure -u CONTOSO\jdoe -o b.jpg")
         .assert()
         .success();
     let stats = s.stats();
@@ -459,22 +397,10 @@ fn tls_channel_binding_is_accepted_by_extended_protection() {
     assert_eq!(stats["bindings"][0], expected, "{stats}");
     assert_eq!(stats["bindings"][1], expected, "{stats}");
     // Without --ca-cert the self-signed certificate is still refused.
-    let out = tool()
-        .env("EWS_URL", s.url())
-        .env("EWS_PASSWORD", PASSWORD)
-        .current_dir(s.dir.path())
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-u",
-            "CONTOSO\\jdoe",
-            "-o",
-            "c.jpg",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("--ca-cert"), "{}", stderr_of(&out));
+    without_ca(r"get alice@contoso.com -u CONTOSO\jdoe -o c.jpg")
+        .assert()
+        .code(6)
+        .stderr(contains("--ca-cert"));
 }
 
 /// The acceptor really checks the binding: when it expects another
@@ -491,21 +417,10 @@ fn tls_wrong_channel_binding_is_rejected() {
             ..Default::default()
         },
     );
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--user",
-            "CONTOSO\\jdoe",
-            "-o",
-            "a.jpg",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(err.contains("Extended Protection"), "{err}");
+    s.ews_photo(r"get alice@contoso.com --user CONTOSO\jdoe -o a.jpg")
+        .assert()
+        .code(4)
+        .stderr(contains("Extended Protection"));
     let stats = s.stats();
     assert_eq!(n(&stats, "handshakes"), 0, "{stats}");
     let failures = stats["failures"].to_string();
@@ -523,18 +438,11 @@ fn negotiate_only_server_gets_ntlm_inside_negotiate() {
         },
     );
     for auth in ["auto", "ntlm"] {
-        s.cmd()
-            .args([
-                "get",
-                "alice@contoso.com",
-                "-u",
-                "CONTOSO\\jdoe",
-                "--auth",
-                auth,
-            ])
-            .args(["-o", &format!("{auth}.jpg")])
-            .assert()
-            .success();
+        s.ews_photo(&format!(
+            r"get alice@contoso.com -u CONTOSO\jdoe --auth {auth} -o {auth}.jpg"
+        ))
+        .assert()
+        .success();
     }
     // The server takes tokens only in the Negotiate scheme.
     assert_eq!(n(&s.stats(), "handshakes"), 2);
@@ -639,18 +547,11 @@ fn tls_channel_binding_through_a_connect_proxy() {
         },
     );
     let (proxy, tunnels) = connect_proxy();
-    s.cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-u",
-            "CONTOSO\\jdoe",
-            "-o",
-            "a.jpg",
-        ])
-        .args(["--proxy", &proxy])
-        .assert()
-        .success();
+    s.ews_photo(&format!(
+        r"get alice@contoso.com -u CONTOSO\jdoe -o a.jpg --proxy {proxy}"
+    ))
+    .assert()
+    .success();
     let tunnels = tunnels.lock().unwrap().clone();
     assert_eq!(
         tunnels,
@@ -665,61 +566,37 @@ fn tls_channel_binding_through_a_connect_proxy() {
 #[test]
 fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
     let s = Setup::basic();
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "--auth",
-            "ntlm",
-            "-u",
-            "CONTOSO\\jdoe",
-        ])
+    s.ews_photo(r"get alice@contoso.com --auth ntlm -u CONTOSO\jdoe")
         .env("EWS_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("the server offers Basic") && err.contains("neither NTLM nor Negotiate"),
-        "{err}"
-    );
+        .assert()
+        .code(4)
+        .stderr(contains("the server offers Basic").and(contains("neither NTLM nor Negotiate")));
     // Without a user, NTLM is not even tried and the message says what to give.
     let s = Setup::with(Options {
         auth: Auth::Challenge(vec!["Negotiate, NTLM".into()]),
         ..Default::default()
     });
-    let out = s.cmd().args(["get", "alice@contoso.com"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = stderr_of(&out);
-    assert!(err.contains("for NTLM, give --user"), "{err}");
+    s.ews_photo("get alice@contoso.com")
+        .assert()
+        .code(4)
+        .stderr(contains("for NTLM, give --user"));
 }
 
 #[test]
 fn verbose_output_redacts_ntlm_tokens() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    let out = s
-        .cmd()
-        .args([
-            "get",
-            "alice@contoso.com",
-            "-u",
-            "CONTOSO\\jdoe",
-            "-v",
-            "-o",
-            "a.jpg",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
+    let run = s
+        .ews_photo(r"get alice@contoso.com -u CONTOSO\jdoe -v -o a.jpg")
+        .assert()
+        .success()
+        .stderr(contains("TlRMTVNTUAAD").not());
+    let err = stderr(&run);
     assert_eq!(
         err.matches("> Authorization: NTLM <redacted>").count(),
         2,
         "{err}"
     );
-    assert!(!err.contains("TlRMTVNTUAAD"), "no type 3 in the log: {err}");
 }
 
 /// A client whose credentials were refused never sends them again (as in a

@@ -6,75 +6,72 @@ use crate::common::*;
 #[test]
 fn quiet_prints_nothing_but_errors() {
     let s = Setup::new();
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "-q", "-o", "a.jpg"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
-    assert!(out.stdout.is_empty());
+    s.ews_photo("get alice@contoso.com -q -o a.jpg")
+        .assert()
+        .success()
+        .stderr(is_empty())
+        .stdout(is_empty());
     // Busy warnings are suppressed too, errors are not.
-    let out = s
-        .cmd()
-        .args(["get", "busyfault-1@contoso.com", "-q", "-o", "b.jpg"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
-    let out = s
-        .cmd()
-        .args(["get", "nophoto@contoso.com", "-q"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(stderr_of(&out).lines().count(), 1, "{}", stderr_of(&out));
-    assert!(stderr_of(&out).starts_with("ews-photo: error: "));
+    s.ews_photo("get busyfault-1@contoso.com -q -o b.jpg")
+        .assert()
+        .success()
+        .stderr(is_empty());
+    let run = s
+        .ews_photo("get nophoto@contoso.com -q")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::starts_with("ews-photo: error: "));
+    assert_eq!(stderr(&run).lines().count(), 1, "{}", stderr(&run));
 }
 
 #[test]
 fn stdout_carries_only_data() {
     let s = Setup::new();
-    for args in [
-        vec!["get", "alice@contoso.com", "-o", "a.jpg"],
-        vec!["get", "alice@contoso.com", "-o", "a.jpg", "-vv"],
-        vec!["get", "nophoto@contoso.com", "-v"],
-        vec!["get", "busyfault-1@contoso.com", "-o", "b.jpg"],
+    for line in [
+        "get alice@contoso.com -o a.jpg",
+        "get alice@contoso.com -o a.jpg -vv",
+        "get nophoto@contoso.com -v",
+        "get busyfault-1@contoso.com -o b.jpg",
     ] {
-        let out = s.cmd().args(&args).output().unwrap();
-        assert!(
-            out.stdout.is_empty(),
-            "{args:?} wrote to stdout: {}",
-            stdout_of(&out)
-        );
-        assert!(!out.stderr.is_empty(), "{args:?}: messages go to stderr");
+        // Whatever the exit code: messages go to stderr.
+        s.ews_photo(line)
+            .assert()
+            .stdout(is_empty())
+            .stderr(is_empty().not());
     }
-    let out = s
-        .cmd()
-        .args(["get", "alice@contoso.com", "-o", "c.jpg", "--json", "-v"])
-        .output()
-        .unwrap();
-    let text = stdout_of(&out);
+    let run = s
+        .ews_photo("get alice@contoso.com -o c.jpg --json -v")
+        .assert();
+    let text = stdout_of(run.get_output());
     assert_eq!(text.lines().count(), 1);
     serde_json::from_str::<serde_json::Value>(&text).expect("only the JSON record");
 }
 
 #[test]
 fn no_colour_when_not_a_terminal() {
-    let s = Setup::new();
-    let out = s.cmd().args(["get", "fail@contoso.com"]).output().unwrap();
-    assert!(!out.stderr.contains(&0x1b), "{}", stderr_of(&out));
+    Setup::new()
+        .ews_photo("get fail@contoso.com")
+        .assert()
+        .stderr(contains("\u{1b}").not());
+}
+
+/// Whether util-linux `script` is there to give the tool a pseudo-terminal;
+/// says so when it is not.
+fn script_installed() -> bool {
+    let found = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        eprintln!("SKIPPED: util-linux script is not installed");
+    }
+    found
 }
 
 /// Runs `ews-photo ARGS --url …` with a pseudo-terminal as stdout and stderr
 /// (util-linux `script`); returns what the terminal showed and the exit code.
 fn on_a_terminal(s: &Setup, no_color: bool, args: &str) -> Option<(String, i32)> {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: util-linux script is not installed");
+    if !script_installed() {
         return None;
     }
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
@@ -138,12 +135,7 @@ fn password_prompt_on_a_terminal_does_not_echo() {
         },
         ..Default::default()
     });
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: util-linux script is not installed");
+    if !script_installed() {
         return;
     }
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
