@@ -11,7 +11,8 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use ews_photo::{PhotoSize, soap};
+use ews_photo::PhotoSize;
+use ews_photo::backend::ews::soap;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -1,10 +1,13 @@
 //! The command line (clap derive). Only definitions: [`crate::app`] runs them.
+//! The help texts that list the exit codes are generated from [`Exit::ALL`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::PhotoSize;
+use crate::error::Exit;
+use crate::photo::Format;
 
 /// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto).
 #[derive(Debug, Parser)]
@@ -16,12 +19,12 @@ use crate::PhotoSize;
 (SOAP or its REST form) and write them to files or stdout.\n\n\
 Works with Exchange 2013, 2016, 2019 and SE on premises (NTLMv2 with Extended Protection, \
 Basic or OAuth) and with Exchange Online (OAuth bearer tokens).",
-    after_long_help = AFTER_HELP,
+    after_long_help = after_help(),
     propagate_version = true,
     max_term_width = 100
 )]
 pub struct Cli {
-    /// What to do.
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 
@@ -39,51 +42,63 @@ pub struct Cli {
 }
 
 /// Sizes, exit codes, environment and examples, shown by `--help` (not `-h`).
-const AFTER_HELP: &str = concat!(
-    "Sizes (-s): HR48x48 HR64x64 HR96x96 HR120x120 HR240x240 HR360x360 HR432x432 HR504x504\n",
-    "HR648x648, and HR1024xN HR1920xN on Exchange 2016 and later. Just the width works too\n",
-    "(-s 240). The server may send a smaller photo when the requested size is not stored.\n\n",
-    "Exit codes:\n",
-    "  0  photo written, or unchanged (ETag matched)\n",
-    "  1  any failure not listed below\n",
-    "  2  usage error or invalid input (bad size, malformed address, unreadable file)\n",
-    "  3  no photo: the user has none, or the address is unknown to the server (HTTP 404)\n",
-    "  4  authentication or authorization failed\n",
-    "  5  the server is busy or throttling, and retries ran out: try again later\n",
-    "  6  the server could not be reached (DNS, connect, TLS, timeout)\n",
-    "  130 interrupted (Ctrl-C)\n\n",
-    "Environment:\n",
-    "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
-    "      defaults for --url, --user, --domain, --auth, --protocol, --server-version, --ca-cert\n",
-    "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
-    "  EWS_TOKEN     an OAuth 2 bearer token\n",
-    "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
-    "  NO_COLOR      no colour in messages\n\n",
-    "Examples:\n",
-    "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
-    "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
-    "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
-    "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
-    "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
-);
+fn after_help() -> String {
+    let codes: String = Exit::ALL
+        .iter()
+        .map(|exit| format!("  {:<4}{}\n", exit.code(), exit.meaning()))
+        .collect();
+    format!(
+        concat!(
+            "Sizes (-s): HR48x48 HR64x64 HR96x96 HR120x120 HR240x240 HR360x360 HR432x432 HR504x504\n",
+            "HR648x648, and HR1024xN HR1920xN on Exchange 2016 and later. Just the width works too\n",
+            "(-s 240). The server may send a smaller photo when the requested size is not stored.\n\n",
+            "Exit codes:\n{codes}\n",
+            "Environment:\n",
+            "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
+            "      defaults for --url, --user, --domain, --auth, --protocol, --server-version, --ca-cert\n",
+            "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
+            "  EWS_TOKEN     an OAuth 2 bearer token\n",
+            "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
+            "  NO_COLOR      no colour in messages\n\n",
+            "Examples:\n",
+            "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+            "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
+            "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
+            "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
+            "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
+        ),
+        codes = codes
+    )
+}
 
-/// The subcommands.
+/// The examples of `get --help`, and its exit codes on one line.
+fn get_after_help() -> String {
+    let codes: Vec<String> = Exit::ALL
+        .iter()
+        .map(|exit| format!("{} {}", exit.code(), exit.short()))
+        .collect();
+    format!(
+        concat!(
+            "Examples:\n",
+            "  # one photo, prompting for the password on a terminal\n",
+            "  export EWS_URL=https://mail.contoso.com/EWS/Exchange.asmx EWS_USER='CONTOSO\\jdoe'\n",
+            "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n\n",
+            "  # to stdout, for a pipe\n",
+            "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n\n",
+            "  # REST form, one JSON record on stdout; then only if it changed\n",
+            "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
+            "  ews-photo get alice@contoso.com --if-none-match 8e2fe18e -o alice.jpg\n\n",
+            "Exit codes: {}."
+        ),
+        codes.join(", ")
+    )
+}
+
+/// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch one user's photo.
-    #[command(after_long_help = concat!(
-        "Examples:\n",
-        "  # one photo, prompting for the password on a terminal\n",
-        "  export EWS_URL=https://mail.contoso.com/EWS/Exchange.asmx EWS_USER='CONTOSO\\jdoe'\n",
-        "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n\n",
-        "  # to stdout, for a pipe\n",
-        "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n\n",
-        "  # REST form, one JSON record on stdout; then only if it changed\n",
-        "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
-        "  ews-photo get alice@contoso.com --if-none-match 8e2fe18e -o alice.jpg\n\n",
-        "Exit codes: 0 written or unchanged, 1 failure, 2 usage, 3 no photo, 4 authentication,\n",
-        "5 busy, 6 unreachable, 130 interrupted."
-    ))]
+    #[command(after_long_help = get_after_help())]
     Get(GetArgs),
 
     /// Fetch the photos of many users: parallel, resumable, incremental.
@@ -107,8 +122,9 @@ writes one row per address (CSV or JSON lines).",
             "  ldapsearch -LLL '(mail=*)' mail | sed -n 's/^mail: //p' \\\n",
             "      | ews-photo export - --dir photos/ --sync --prune --name '{local}.{ext}'\n\n",
             "Statuses in the report: fetched, unchanged, no-photo, skipped, failed.\n",
-            "Exit codes: 0 every address fetched, unchanged, no-photo or skipped; 1 some failed;\n",
-            "2 usage or unreadable list; 4 authentication failed (the run stops); 130 interrupted\n",
+            "Exit codes: 0 every address fetched, unchanged, no-photo or skipped; 1 some failed,\n",
+            "or the folder or report cannot be created; 2 usage or unreadable list; 4\n",
+            "authentication failed (the run stops); 130 interrupted\n",
             "(the report and manifest are complete for what finished: run again with --sync)."
         )
     )]
@@ -123,7 +139,7 @@ writes one row per address (CSV or JSON lines).",
         "  ews-photo completions powershell >> $PROFILE"
     ))]
     Completions {
-        /// The shell.
+        /// The shell to complete in.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -253,6 +269,18 @@ pub enum OutputFormat {
     Webp,
 }
 
+impl OutputFormat {
+    /// The format to convert to (`None`: keep what the server sent).
+    pub fn target(self) -> Option<Format> {
+        match self {
+            OutputFormat::Keep => None,
+            OutputFormat::Jpeg => Some(Format::Jpeg),
+            OutputFormat::Png => Some(Format::Png),
+            OutputFormat::Webp => Some(Format::Webp),
+        }
+    }
+}
+
 /// Connection options shared by every subcommand.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection options")]
@@ -309,8 +337,8 @@ pub struct Connection {
     #[arg(long, global = true)]
     pub insecure: bool,
 
-    /// Allow Basic or Bearer credentials over plain http:// (NTLM needs no such permission:
-    /// it never sends the password).
+    /// Allow credentials over plain http://: Basic and Bearer can then be read by anyone on
+    /// the path, and an NTLM exchange captured, cracked offline or relayed.
     #[arg(long, global = true)]
     pub allow_insecure_auth: bool,
 
@@ -371,7 +399,7 @@ impl clap::builder::TypedValueParser for SizeParser {
         value
             .to_string_lossy()
             .parse()
-            .map_err(|e: crate::size::UnknownSize| {
+            .map_err(|e: crate::UnknownSize| {
                 clap::Error::raw(
                     clap::error::ErrorKind::InvalidValue,
                     format!("invalid value for '--size <SIZE>': {e}\n"),

@@ -1,48 +1,135 @@
-//! The error type and its exit codes.
+//! The error type, and the exit codes it maps to.
+//!
+//! Each variant says why, and so which exit code: a local file is not a
+//! transport error, and a folder that cannot be created is not a usage error.
+//! [`Exit::ALL`] is the one table of exit codes; `--help`, the man page, the
+//! README and the guide are checked against it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::Challenge;
+use crate::auth::challenge::Challenge;
+use crate::human::HumanDuration;
 
-/// Exit codes, as documented in `--help`, the README and the man page.
-pub mod exit {
-    /// Photo written, or unchanged (ETag matched).
-    pub const OK: i32 = 0;
+/// The process exit codes.
+///
+/// ```
+/// use ews_photo::Exit;
+/// assert_eq!(Exit::NoPhoto.code(), 3);
+/// assert!(Exit::ALL.iter().any(|e| e.meaning().contains("unknown to the server")));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Photo written, or unchanged.
+    Ok = 0,
     /// Any failure not listed below.
-    pub const FAILURE: i32 = 1;
+    Failure = 1,
     /// Usage error or invalid input.
-    pub const USAGE: i32 = 2;
-    /// No photo: the user has none, or the address is unknown to the server.
-    pub const NO_PHOTO: i32 = 3;
+    Usage = 2,
+    /// No photo.
+    NoPhoto = 3,
     /// Authentication or authorization failed.
-    pub const AUTH: i32 = 4;
-    /// The server is busy or throttling, and retries ran out.
-    pub const BUSY: i32 = 5;
-    /// The server could not be reached (DNS, connect, TLS, timeout).
-    pub const UNREACHABLE: i32 = 6;
-    /// Interrupted by Ctrl-C.
-    pub const INTERRUPTED: i32 = 130;
+    Auth = 4,
+    /// Busy or throttling, retries ran out.
+    Busy = 5,
+    /// The server could not be reached.
+    Unreachable = 6,
+    /// Ctrl-C.
+    Interrupted = 130,
 }
 
-/// Everything that can go wrong, each with one exit code ([`Error::exit_code`]).
+impl Exit {
+    /// Every exit code, in order.
+    pub const ALL: [Exit; 8] = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::NoPhoto,
+        Exit::Auth,
+        Exit::Busy,
+        Exit::Unreachable,
+        Exit::Interrupted,
+    ];
+
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What it means, as `--help`, the man page, the README and the guide say it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "photo written, or unchanged (ETag matched)",
+            Exit::Failure => {
+                "any failure not listed below (server error, damaged answer, cannot write)"
+            }
+            Exit::Usage => {
+                "usage error or invalid input (bad size, malformed address, unreadable file)"
+            }
+            Exit::NoPhoto => {
+                "no photo: the user has none, or the address is unknown to the server (HTTP 404)"
+            }
+            Exit::Auth => "authentication or authorization failed",
+            Exit::Busy => "the server is busy or throttling, and retries ran out: try again later",
+            Exit::Unreachable => "the server could not be reached (DNS, connect, TLS, timeout)",
+            Exit::Interrupted => "interrupted (Ctrl-C); no partial file is left behind",
+        }
+    }
+
+    /// A word or two, for one-line summaries.
+    pub fn short(self) -> &'static str {
+        match self {
+            Exit::Ok => "written or unchanged",
+            Exit::Failure => "failure",
+            Exit::Usage => "usage",
+            Exit::NoPhoto => "no photo",
+            Exit::Auth => "authentication",
+            Exit::Busy => "busy",
+            Exit::Unreachable => "unreachable",
+            Exit::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Everything that can go wrong, each with one exit code ([`Error::exit`]).
 ///
 /// Messages say what happened and what to do next; none contains a secret.
 ///
 /// ```
-/// use ews_photo::Error;
+/// use ews_photo::{Error, Exit};
 /// let err = Error::Usage("no EWS URL: pass --url or set EWS_URL".into());
-/// assert_eq!(err.exit_code(), 2);
+/// assert_eq!(err.exit(), Exit::Usage);
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command line or the input was not usable.
+    /// The command line or the settings are not usable.
     #[error("{0}")]
     Usage(String),
 
+    /// A file given as input (address list, password, token, CA certificate)
+    /// cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Input {
+        /// The file (`-` for stdin).
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+
+    /// Something the tool needs locally cannot be made: a folder, a report, a
+    /// thread.
+    #[error("cannot {action}: {reason}")]
+    Local {
+        /// What was attempted, e.g. "create the folder photos".
+        action: String,
+        /// Why it failed, and what to check.
+        reason: String,
+    },
+
     /// The server answered, but not with a photo.
     #[error(transparent)]
-    Exchange(#[from] ExchangeError),
+    Server(#[from] ServerError),
 
     /// The server could not be reached or the connection broke.
     #[error(transparent)]
@@ -82,24 +169,41 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    /// The exit code for this error.
+    pub fn exit(&self) -> Exit {
         match self {
-            Error::Usage(_) => exit::USAGE,
-            Error::Exchange(e) => e.exit_code(),
-            Error::Transport(e) => e.exit_code(),
-            Error::Output(crate::output::OutputError::Terminal) => exit::USAGE,
-            Error::Photo(_) | Error::Output(_) => exit::FAILURE,
-            Error::NoPhoto { .. } => exit::NO_PHOTO,
-            Error::Interrupted => exit::INTERRUPTED,
-            Error::SomeFailed { .. } => exit::FAILURE,
+            Error::Usage(_) | Error::Input { .. } => Exit::Usage,
+            Error::Local { .. } => Exit::Failure,
+            Error::Server(e) => e.exit(),
+            Error::Transport(e) => e.exit(),
+            Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
+            Error::Photo(_) | Error::Output(_) => Exit::Failure,
+            Error::NoPhoto { .. } => Exit::NoPhoto,
+            Error::Interrupted => Exit::Interrupted,
+            Error::SomeFailed { .. } => Exit::Failure,
+        }
+    }
+
+    /// An [`Error::Input`] for `path`.
+    pub fn input(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Input {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::Local`].
+    pub fn local(action: impl Into<String>, reason: impl std::fmt::Display) -> Error {
+        Error::Local {
+            action: action.into(),
+            reason: reason.to_string(),
         }
     }
 }
 
 /// The server answered something other than a photo.
 #[derive(Debug, thiserror::Error)]
-pub enum ExchangeError {
+pub enum ServerError {
     /// 401: credentials missing, wrong, or of a scheme the server does not take.
     #[error("{}", unauthorized_message(*status, offered, tried.as_deref(), hint))]
     Unauthorized {
@@ -123,7 +227,7 @@ pub enum ExchangeError {
     },
 
     /// ErrorServerBusy, 503 and friends: the server asked us to back off.
-    #[error("the server is busy ({code}{}){}; try again later or lower --jobs", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default(), back_off.map(|d| format!(", it asked to wait {}", crate::client::human_duration(d))).unwrap_or_default())]
+    #[error("the server is busy ({code}{}){}; try again later or lower --jobs", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default(), back_off.map(|d| format!(", it asked to wait {}", HumanDuration(d))).unwrap_or_default())]
     Busy {
         /// `ErrorServerBusy`, `HTTP 503`, …
         code: String,
@@ -205,14 +309,14 @@ fn unauthorized_message(
     format!("{reason}: {offered}{tried}; {hint}")
 }
 
-impl ExchangeError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+impl ServerError {
+    /// The exit code for this error.
+    pub fn exit(&self) -> Exit {
         match self {
-            ExchangeError::Unauthorized { .. } | ExchangeError::Forbidden { .. } => exit::AUTH,
-            ExchangeError::Busy { .. } => exit::BUSY,
-            ExchangeError::InvalidAddress { .. } => exit::USAGE,
-            _ => exit::FAILURE,
+            ServerError::Unauthorized { .. } | ServerError::Forbidden { .. } => Exit::Auth,
+            ServerError::Busy { .. } => Exit::Busy,
+            ServerError::InvalidAddress { .. } => Exit::Usage,
+            _ => Exit::Failure,
         }
     }
 }
@@ -237,28 +341,32 @@ pub enum TransportError {
         /// The cap in bytes.
         limit: u64,
     },
-
-    /// The client could not be set up (bad proxy URL, unreadable CA file…).
-    #[error("{0}")]
-    Setup(String),
-
-    /// A file named on the command line could not be read.
-    #[error("cannot read {path}: {source}")]
-    ReadFile {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
 }
 
 impl TransportError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    /// The exit code for this error.
+    pub fn exit(&self) -> Exit {
         match self {
-            TransportError::Unreachable { .. } => exit::UNREACHABLE,
-            TransportError::TooLarge { .. } => exit::FAILURE,
-            TransportError::Setup(_) | TransportError::ReadFile { .. } => exit::USAGE,
+            TransportError::Unreachable { .. } => Exit::Unreachable,
+            TransportError::TooLarge { .. } => Exit::Failure,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_own_exit_code() {
+        let io = || std::io::Error::other("x");
+        assert_eq!(Error::input("list.txt", io()).exit(), Exit::Usage);
+        assert_eq!(
+            Error::local("create the folder photos", io()).exit(),
+            Exit::Failure
+        );
+        assert_eq!(Error::Interrupted.exit().code(), 130);
+        let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
     }
 }

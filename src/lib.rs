@@ -1,17 +1,12 @@
 //! `ews_photo` fetches user photos from Microsoft Exchange through the EWS
-//! GetUserPhoto operation, in its SOAP or REST form.
-//!
-//! The protocol code ([`soap`], [`rest`], [`exchange`], [`auth::parse_challenges`])
-//! is pure: bytes in, values out. I/O lives in [`transport`], [`client`] and
-//! [`output`].
+//! GetUserPhoto operation, in its SOAP or REST form, one at a time
+//! ([`Client`]) or in bulk ([`export::run`]).
 //!
 //! ```no_run
-//! use ews_photo::{Client, ClientConfig, Outcome, PhotoRequest, PhotoSize};
+//! use ews_photo::{Client, ClientConfig, HttpUrl, Outcome, PhotoRequest, PhotoSize, Service};
 //!
-//! let mut client = Client::new(ClientConfig {
-//!     url: "https://mail.contoso.com/EWS/Exchange.asmx".into(),
-//!     ..Default::default()
-//! })?;
+//! let url = HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx")?;
+//! let mut client = Client::new(ClientConfig::new(Service::ews(url)))?;
 //! let outcome = client.fetch(&PhotoRequest {
 //!     email: "alice@contoso.com".into(),
 //!     size: PhotoSize::Hr240,
@@ -22,30 +17,61 @@
 //!     Outcome::Unchanged { .. } => println!("unchanged"),
 //!     Outcome::NoPhoto { .. } => println!("no photo"),
 //! }
-//! # Ok::<(), ews_photo::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layers
+//!
+//! Imports point down this list only (`python3 ../shared/tools/layers.py`
+//! checks it; so does the test `layers_point_one_way`):
+//!
+//! ```text
+//! main.rs ─▶ cli (clap definitions) ─▶ app (the commands: config, get, export's
+//!            progress and summary, console, Ctrl-C, completions and man page)
+//! ─────────── the library: no clap, no console ───────────
+//! export      the bulk engine: list, template, workers, manifest, report; Events out
+//! client      one photo end to end: a back end's requests, auth legs, redirects, retries
+//! retry       the shared busy gate and back-off
+//! auth        credentials; Basic/Bearer, NTLM (connection-bound); challenge parsing
+//! transport, tls   ureq agent with one connection, TLS recording the peer certificate
+//! backend     pure protocol: EWS SOAP and REST requests and the answers' meaning
+//! photo, output, record, http, url, error, secret, size, human   shared data and leaves
 //! ```
 
-pub mod app;
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod app;
 pub mod auth;
-pub mod cli;
-pub mod client;
-pub mod error;
-pub mod exchange;
+pub mod backend;
+mod cli;
+mod client;
+mod error;
 pub mod export;
+pub mod http;
+mod human;
 pub mod output;
 pub mod photo;
-pub mod rest;
-pub mod secret;
-pub mod size;
-pub mod soap;
-pub mod tls;
-pub mod transport;
+mod record;
+mod retry;
+mod secret;
+mod size;
+mod tls;
+mod transport;
+pub mod url;
 
-pub use client::{Client, ClientConfig, PhotoRequest};
-pub use error::{Error, ExchangeError, TransportError};
-pub use exchange::{Outcome, Protocol, RawPhoto};
+pub use app::run_cli;
+pub use backend::{Outcome, PhotoRequest, RawPhoto};
+pub use client::{Client, ClientConfig, Service};
+pub use error::{Error, Exit, ServerError, TransportError};
+pub use http::{HttpReply, HttpRequest};
+pub use human::HumanDuration;
+pub use record::{Record, Status};
+pub use retry::{BusyWait, Gate, RetryPolicy};
 pub use secret::Secret;
-pub use size::PhotoSize;
+pub use size::{PhotoSize, UnknownSize};
+pub use transport::{Transport, TransportOptions};
+pub use url::HttpUrl;
 
 /// Checks that text looks like an SMTP address, and returns it trimmed.
 ///

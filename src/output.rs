@@ -58,16 +58,71 @@ impl OutputError {
     }
 }
 
-/// Temporary files being written, removed by [`remove_temporary_files`] when the
-/// process is interrupted, so Ctrl-C never leaves a partial file behind.
-static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Temporary files being written, so that Ctrl-C never leaves a partial file
+/// behind: a file is registered in the same critical section that creates it,
+/// and [`remove_temporary_files`] removes them all and closes the registry, so
+/// no file can appear between the clean-up and the exit.
+struct TempFiles {
+    state: Mutex<TempState>,
+}
 
-/// Removes every temporary file still being written (called on Ctrl-C).
-pub fn remove_temporary_files() {
-    let files = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
-    for file in files.iter() {
-        let _ = fs::remove_file(file);
+#[derive(Default)]
+struct TempState {
+    files: Vec<PathBuf>,
+    closed: bool,
+}
+
+impl TempFiles {
+    const fn new() -> TempFiles {
+        TempFiles {
+            state: Mutex::new(TempState {
+                files: Vec::new(),
+                closed: false,
+            }),
+        }
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TempState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a temporary file in `folder`, registered before anyone can see it.
+    fn create_in(
+        &self,
+        builder: &tempfile::Builder,
+        folder: &Path,
+    ) -> io::Result<tempfile::NamedTempFile> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "interrupted: the tool is leaving",
+            ));
+        }
+        let temp = builder.tempfile_in(folder)?;
+        state.files.push(temp.path().to_path_buf());
+        Ok(temp)
+    }
+
+    fn forget(&self, path: &Path) {
+        self.lock().files.retain(|p| p != path);
+    }
+
+    fn remove_all_and_close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        for file in state.files.drain(..) {
+            let _ = fs::remove_file(file);
+        }
+    }
+}
+
+static IN_PROGRESS: TempFiles = TempFiles::new();
+
+/// Removes every temporary file still being written and refuses new ones:
+/// for the Ctrl-C handler, just before the process exits.
+pub fn remove_temporary_files() {
+    IN_PROGRESS.remove_all_and_close();
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
@@ -118,12 +173,8 @@ pub fn write_atomic_with(
     // permissions, i.e. 0666 less the umask, like any file a tool writes.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temp = builder.tempfile_in(&folder).map_err(io_error)?;
+    let mut temp = IN_PROGRESS.create_in(&builder, &folder).map_err(io_error)?;
     let temp_path = temp.path().to_path_buf();
-    IN_PROGRESS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(temp_path.clone());
     let result = (|| {
         write(&mut temp).map_err(io_error)?;
         temp.flush().map_err(io_error)?;
@@ -140,10 +191,7 @@ pub fn write_atomic_with(
         }
         Ok(())
     })();
-    IN_PROGRESS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|p| p != &temp_path);
+    IN_PROGRESS.forget(&temp_path);
     result
 }
 
@@ -298,6 +346,23 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["x.jpg"]);
+    }
+
+    #[test]
+    fn temporary_files_are_registered_as_they_are_created_and_cannot_outlive_the_clean_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = TempFiles::new();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".ews-photo-").suffix(".part");
+        let temp = registry.create_in(&builder, dir.path()).unwrap();
+        // Registered by the very call that created it: no window for Ctrl-C.
+        assert_eq!(registry.lock().files, [temp.path().to_path_buf()]);
+        registry.remove_all_and_close();
+        assert!(!temp.path().exists());
+        // After the clean-up, nothing new can appear.
+        let err = registry.create_in(&builder, dir.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Interrupted);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

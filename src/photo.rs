@@ -19,6 +19,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, the usual one first.
+    pub const ALL: [Format; 5] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Gif,
+        Format::Webp,
+        Format::Bmp,
+    ];
+
     /// The file extension, without dot.
     pub fn extension(self) -> &'static str {
         match self {
@@ -116,6 +125,9 @@ pub enum PhotoError {
         /// What is wrong.
         reason: String,
     },
+    /// The 1×1 GIF that stands for "no photo" (`fallbackToClearImage`).
+    #[error("the server sent the 1×1 placeholder image")]
+    Placeholder,
     /// Conversion failed.
     #[error("cannot convert the {from} image to {to}: {reason}")]
     Convert {
@@ -224,6 +236,65 @@ fn describe(bytes: &[u8]) -> String {
         let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
         format!("{} bytes starting {}", bytes.len(), hex.join(" "))
     }
+}
+
+/// A photo checked and ready to write.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bytes to write (converted when asked).
+    pub bytes: Vec<u8>,
+    /// Their format.
+    pub format: Format,
+    /// The real format and dimensions of what the server sent.
+    pub info: ImageInfo,
+    /// The content type the server claimed, when the bytes are something else.
+    pub mislabelled_as: Option<String>,
+}
+
+impl Prepared {
+    /// A warning for a mislabelled image, if it was.
+    pub fn mislabel_warning(&self, email: &str) -> Option<String> {
+        self.mislabelled_as.as_ref().map(|claimed| {
+            format!(
+                "{email}: the server said {claimed} but sent {}; writing it as {}",
+                self.info.format.mime(),
+                self.info.format.extension()
+            )
+        })
+    }
+}
+
+/// Checks a photo from the server and converts it when asked: the one
+/// per-photo step shared by `get` and `export`. The 1×1 "clear image" is
+/// [`PhotoError::Placeholder`]; a damaged or non-image answer is an error.
+///
+/// ```
+/// let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+/// let err = ews_photo::photo::prepare(gif.to_vec(), Some("image/gif"), None).unwrap_err();
+/// assert!(matches!(err, ews_photo::photo::PhotoError::Placeholder));
+/// ```
+pub fn prepare(
+    bytes: Vec<u8>,
+    claimed: Option<&str>,
+    to: Option<Format>,
+) -> Result<Prepared, PhotoError> {
+    let info = inspect(&bytes)?;
+    if info.is_clear_image() {
+        return Err(PhotoError::Placeholder);
+    }
+    let mislabelled_as = claimed
+        .filter(|claimed| !info.matches_content_type(claimed))
+        .map(str::to_string);
+    let (bytes, format) = match to {
+        Some(to) if to != info.format => (convert(&bytes, info.format, to)?, to),
+        _ => (bytes, info.format),
+    };
+    Ok(Prepared {
+        bytes,
+        format,
+        info,
+        mislabelled_as,
+    })
 }
 
 /// Largest image the converter will decode (pixels per side, bytes in all), so

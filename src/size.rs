@@ -17,15 +17,24 @@ use std::str::FromStr;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum PhotoSize {
+    /// 48x48 pixels.
     Hr48,
+    /// 64x64 pixels.
     Hr64,
+    /// 96x96 pixels.
     #[default]
     Hr96,
+    /// 120x120 pixels.
     Hr120,
+    /// 240x240 pixels.
     Hr240,
+    /// 360x360 pixels.
     Hr360,
+    /// 432x432 pixels.
     Hr432,
+    /// 504x504 pixels.
     Hr504,
+    /// 648x648 pixels.
     Hr648,
     /// Width 1024, height unspecified (Exchange 2016 and later, Exchange Online).
     Hr1024xN,

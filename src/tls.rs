@@ -6,7 +6,7 @@
 //! TLS 1.2 and 1.3, SNI) with the same three trust modes: the platform
 //! verifier, extra CA certificates from `--ca-cert` (plus the system's roots),
 //! or no verification (`--insecure`). After the handshake it stores the
-//! server's end-entity certificate in a [`PeerCertificate`] shared with the
+//! server's end-entity certificate in a [`PeerCertificateSlot`] shared with the
 //! client.
 
 use std::fmt;
@@ -21,7 +21,7 @@ use ureq::unversioned::transport::{
     TransportAdapter,
 };
 
-use crate::error::TransportError;
+use crate::error::Error;
 
 /// The server certificate of the TLS connection most recently made by one
 /// transport, with the host it was made to.
@@ -33,9 +33,10 @@ pub struct Peer {
     pub certificate: Vec<u8>,
 }
 
-/// Shared between the connector (writer) and the authenticator (reader). With
-/// one connection per client, "the latest" is the connection in flight.
-pub type PeerCertificate = Arc<Mutex<Option<Peer>>>;
+/// Where the connector leaves the certificate of each new TLS connection for
+/// the authenticator to read. With one connection per client, "the latest"
+/// is the connection in flight.
+pub type PeerCertificateSlot = Arc<Mutex<Option<Peer>>>;
 
 /// How the server's certificate is checked.
 pub enum Trust {
@@ -43,18 +44,18 @@ pub enum Trust {
     Platform,
     /// These CA certificates (DER).
     Roots(Vec<Vec<u8>>),
-    /// No verification at all (`--insecure`).
-    Nothing,
+    /// Accept any certificate: no verification at all (`--insecure`).
+    AnyCertificate,
 }
 
 /// Builds the rustls configuration for `trust`.
-pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, TransportError> {
+pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| TransportError::Setup(format!("TLS setup failed: {e}")))?;
+        .map_err(|e| Error::local("set up TLS", e))?;
     let config = match trust {
-        Trust::Nothing => builder
+        Trust::AnyCertificate => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
             .with_no_client_auth(),
@@ -64,9 +65,8 @@ pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, TransportError> 
             builder.with_root_certificates(store).with_no_client_auth()
         }
         Trust::Platform => {
-            let verifier = rustls_platform_verifier::Verifier::new(provider).map_err(|e| {
-                TransportError::Setup(format!("cannot use the system's certificate store: {e}"))
-            })?;
+            let verifier = rustls_platform_verifier::Verifier::new(provider)
+                .map_err(|e| Error::local("use the system's certificate store", e))?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
@@ -80,12 +80,12 @@ pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, TransportError> 
 /// certificate.
 pub struct RecordingTlsConnector {
     config: Arc<ClientConfig>,
-    peer: PeerCertificate,
+    peer: PeerCertificateSlot,
 }
 
 impl RecordingTlsConnector {
     /// A connector with this configuration, recording into `peer`.
-    pub fn new(config: Arc<ClientConfig>, peer: PeerCertificate) -> Self {
+    pub fn new(config: Arc<ClientConfig>, peer: PeerCertificateSlot) -> Self {
         RecordingTlsConnector { config, peer }
     }
 }
@@ -107,21 +107,16 @@ impl<In: Transport> Connector<In> for RecordingTlsConnector {
         let Some(transport) = chained else {
             return Ok(None);
         };
-        // As ureq's own connector: TLS only for https, and never TLS in TLS
-        // (an https:// proxy's tunnel is used as it is).
+        // As ureq's own connector: TLS only for https, and never TLS on a
+        // connection that is already TLS to the target. An https:// proxy's
+        // CONNECT tunnel is not: ureq reports it as plain (since 3.4), so the
+        // target gets its own TLS through it and its certificate is recorded.
         if !details.needs_tls() || transport.is_tls() {
             return Ok(Some(Either::A(transport)));
         }
-        let host = details
-            .uri
-            .authority()
-            .map(|a| a.host())
-            .ok_or(ureq::Error::Tls("no host in the URL"))?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_string();
+        let url = crate::HttpUrl::parse(&details.uri.to_string())
+            .map_err(|_| ureq::Error::Tls("no host in the URL"))?;
+        let host = url.host().to_string();
         let name = ServerName::try_from(host.clone())
             .map_err(|_| ureq::Error::Tls("invalid DNS name for TLS"))?;
         let mut conn = ClientConnection::new(self.config.clone(), name)?;

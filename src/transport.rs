@@ -12,13 +12,20 @@ use ureq::unversioned::transport::{
 };
 use ureq::{Agent, Proxy};
 
-use crate::Secret;
-use crate::error::TransportError;
-use crate::exchange::HttpReply;
-use crate::tls::{self, PeerCertificate, RecordingTlsConnector, Trust};
+use crate::backend::BodyLog;
+use crate::error::{Error, TransportError};
+use crate::http::{HttpReply, HttpRequest, Method};
+use crate::human::HumanDuration;
+use crate::tls::{self, PeerCertificateSlot, RecordingTlsConnector, Trust};
+use crate::url::redact_userinfo;
 
 /// The largest body accepted: a photo is a few hundred KiB at most.
-pub const BODY_LIMIT: u64 = 20 * 1024 * 1024;
+const BODY_LIMIT: u64 = 20 * 1024 * 1024;
+
+/// The longest a connection attempt may take, whatever `--timeout` says: an
+/// address that does not answer in 15 s will not answer, and a run over many
+/// photos should learn that early.
+const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(15);
 
 /// How the connection is made.
 #[derive(Clone, Debug)]
@@ -31,8 +38,6 @@ pub struct TransportOptions {
     pub proxy: Option<String>,
     /// For a whole request, connect to last byte.
     pub timeout: Duration,
-    /// Idle connections kept per host (1 for connection-bound auth).
-    pub idle_connections: usize,
     /// `-v` level: 0 quiet, 1 headers, 2 bodies.
     pub verbosity: u8,
 }
@@ -44,31 +49,18 @@ impl Default for TransportOptions {
             insecure: false,
             proxy: None,
             timeout: Duration::from_secs(30),
-            idle_connections: 1,
             verbosity: 0,
         }
     }
 }
 
-/// One HTTP request.
-#[derive(Debug)]
-pub struct HttpRequest<'a> {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// The full URL.
-    pub url: &'a str,
-    /// Headers other than `Authorization`.
-    pub headers: Vec<(&'static str, String)>,
-    /// The `Authorization` value, kept apart so logging can redact it.
-    pub authorization: Option<Secret>,
-    /// The body (POST).
-    pub body: Option<&'a [u8]>,
-}
-
-/// An HTTP client with the tool's settings. One per worker thread: its pool
-/// keeps the worker's connection alive between requests.
+/// An HTTP client with the tool's settings, holding one connection: one per
+/// [`Client`](crate::Client), which one thread uses at a time. One idle
+/// connection is all a sequential user can reuse, and it is what a
+/// connection-bound handshake (NTLM) needs: with two, ureq's FIFO pool could
+/// send the second leg on the other connection.
 ///
-/// TLS goes through [`RecordingTlsConnector`], so the server certificate of
+/// TLS goes through the tool's own rustls connector, so the server certificate of
 /// the connection is known ([`Transport::peer_certificate`]) for NTLM's
 /// channel binding.
 #[derive(Clone)]
@@ -76,21 +68,23 @@ pub struct Transport {
     agent: Agent,
     verbosity: u8,
     timeout: Duration,
-    peer: PeerCertificate,
+    peer: PeerCertificateSlot,
+    body_log: BodyLog,
 }
 
 impl Transport {
-    /// Builds the client. Fails on an unreadable CA file or a bad proxy URL.
-    pub fn new(options: &TransportOptions) -> Result<Transport, TransportError> {
+    /// Builds the client; `body_log` shows bodies in `-vv` logs. Fails on an
+    /// unreadable CA file or a bad proxy URL.
+    pub fn new(options: &TransportOptions, body_log: BodyLog) -> Result<Transport, Error> {
         let trust = if options.insecure {
-            Trust::Nothing
+            Trust::AnyCertificate
         } else {
             match &options.ca_cert {
                 Some(path) => Trust::Roots(trusted_certificates(path)?),
                 None => Trust::Platform,
             }
         };
-        let peer = PeerCertificate::default();
+        let peer = PeerCertificateSlot::default();
         // ureq's default chain, with our TLS connector in place of its rustls one.
         let connector =
             ().chain(SocksConnector::default())
@@ -102,7 +96,7 @@ impl Transport {
                 ));
         let proxy = match &options.proxy {
             Some(url) => Some(Proxy::new(url).map_err(|e| {
-                TransportError::Setup(format!(
+                Error::Usage(format!(
                     "invalid --proxy '{}': {e}; use http://host:port, https://… or socks5://…",
                     redact_userinfo(url)
                 ))
@@ -112,14 +106,14 @@ impl Transport {
         let config = Agent::config_builder()
             .proxy(proxy)
             .timeout_global(Some(options.timeout))
-            .timeout_connect(Some(options.timeout.min(Duration::from_secs(15))))
+            .timeout_connect(Some(options.timeout.min(CONNECT_TIMEOUT_CAP)))
             .http_status_as_error(false)
             // Redirects are followed by the client, which decides about credentials.
             .max_redirects(0)
             .user_agent(concat!("ews-photo/", env!("CARGO_PKG_VERSION")))
             .accept_encoding("identity")
-            .max_idle_connections(options.idle_connections.max(1))
-            .max_idle_connections_per_host(options.idle_connections.max(1))
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
             // IIS keeps an idle connection 120 s; an NTLM-authenticated one is
             // worth keeping longer than ureq's default 15 s.
             .max_idle_age(Duration::from_secs(90))
@@ -129,43 +123,29 @@ impl Transport {
             verbosity: options.verbosity,
             timeout: options.timeout,
             peer,
+            body_log,
         })
     }
 
     /// The server certificate of the latest TLS connection, shared: it changes
     /// when the transport opens a new connection.
-    pub fn peer_certificate(&self) -> PeerCertificate {
+    pub fn peer_certificate(&self) -> PeerCertificateSlot {
         self.peer.clone()
     }
 
-    /// Sends a request and reads the whole answer (up to [`BODY_LIMIT`]).
-    pub fn send(&self, request: &HttpRequest) -> Result<HttpReply, TransportError> {
+    /// Sends a request and reads the whole answer (up to 20 MiB: a photo is
+    /// never that large, and a server that sends more is refused).
+    pub fn send(&self, request: &HttpRequest) -> Result<HttpReply, Error> {
         if self.verbosity > 0 {
-            log_request(request, self.verbosity);
+            self.log_request(request);
         }
+        let url = request.url.as_str();
         let result = match request.method {
-            "POST" => {
-                let mut builder = self.agent.post(request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(*name, value);
-                }
-                if let Some(auth) = &request.authorization {
-                    builder = builder.header("Authorization", auth.expose());
-                }
-                builder.send(request.body.unwrap_or_default())
-            }
-            _ => {
-                let mut builder = self.agent.get(request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(*name, value);
-                }
-                if let Some(auth) = &request.authorization {
-                    builder = builder.header("Authorization", auth.expose());
-                }
-                builder.call()
-            }
+            Method::Get => with_headers(self.agent.get(url), request).call(),
+            Method::Post => with_headers(self.agent.post(url), request)
+                .send(request.body.as_deref().unwrap_or_default()),
         };
-        let mut response = result.map_err(|e| self.map_error(request.url, e))?;
+        let mut response = result.map_err(|e| self.map_error(request, e))?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -184,34 +164,34 @@ impl Transport {
             .with_config()
             .limit(BODY_LIMIT)
             .read_to_vec()
-            .map_err(|e| self.map_error(request.url, e))?;
+            .map_err(|e| self.map_error(request, e))?;
         let reply = HttpReply {
             status,
             headers,
             body,
         };
         if self.verbosity > 0 {
-            log_reply(&reply, self.verbosity);
+            self.log_reply(&reply);
         }
         Ok(reply)
     }
 
-    fn map_error(&self, url: &str, error: ureq::Error) -> TransportError {
-        let url = strip_query(url);
+    fn map_error(&self, request: &HttpRequest, error: ureq::Error) -> Error {
+        const CA_HINT: &str = "for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)";
+        let timeout = HumanDuration(self.timeout);
         let reason = match error {
-            ureq::Error::BodyExceedsLimit(limit) => return TransportError::TooLarge { limit },
-            ureq::Error::BadUri(uri) => {
-                return TransportError::Setup(format!(
-                    "invalid URL '{uri}': give the EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx"
-                ));
+            ureq::Error::BodyExceedsLimit(limit) => {
+                return TransportError::TooLarge { limit }.into();
             }
             ureq::Error::InvalidProxyUrl => {
-                return TransportError::Setup("invalid proxy URL in the *_PROXY variables".into());
+                return Error::Usage(
+                    "invalid proxy URL in the *_PROXY variables; use http://host:port, https://… or socks5://…"
+                        .into(),
+                );
             }
             ureq::Error::HostNotFound => "host not found (DNS); check the host name".to_string(),
             ureq::Error::Timeout(what) => format!(
-                "timed out after {} ({what}); the server is slow or unreachable: raise --timeout or check the network",
-                crate::client::human_duration(self.timeout)
+                "timed out after {timeout} ({what}); the server is slow or unreachable: raise --timeout or check the network"
             ),
             ureq::Error::Io(e) => match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
@@ -220,25 +200,17 @@ impl Transport {
                 std::io::ErrorKind::UnexpectedEof => {
                     "the connection closed before the whole answer arrived".into()
                 }
-                std::io::ErrorKind::TimedOut => format!(
-                    "timed out after {}; raise --timeout or check the network",
-                    crate::client::human_duration(self.timeout)
-                ),
-                // rustls reports certificate problems through io::Error.
-                _ if e
-                    .get_ref()
-                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
-                {
-                    format!(
-                        "TLS failed: {e}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
-                    )
+                std::io::ErrorKind::TimedOut => {
+                    format!("timed out after {timeout}; raise --timeout or check the network")
                 }
-                _ => format!("{e}"),
+                // rustls reports certificate problems through io::Error.
+                _ => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    Some(tls) => tls_reason(tls, CA_HINT),
+                    None => format!("{e}"),
+                },
             },
+            ureq::Error::Rustls(e) => tls_reason(&e, CA_HINT),
             ureq::Error::Tls(what) => format!("TLS failed: {what}"),
-            ureq::Error::Rustls(e) => format!(
-                "TLS failed: {e}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
-            ),
             ureq::Error::Pem(e) => format!("TLS failed: {e}"),
             ureq::Error::ConnectProxyFailed(what) => {
                 format!("the proxy refused the connection: {what}")
@@ -250,29 +222,47 @@ impl Transport {
             ureq::Error::Protocol(e) => format!("the server broke HTTP ({e})"),
             other => other.to_string(),
         };
-        let reason = if reason.contains("certificate") && !reason.contains("--ca-cert") {
-            format!(
-                "{reason}; for a private CA pass --ca-cert FILE (PEM), or --insecure to skip verification (unsafe)"
-            )
-        } else {
-            reason
-        };
-        TransportError::Unreachable { url, reason }
+        TransportError::Unreachable {
+            url: request.url.to_string(),
+            reason,
+        }
+        .into()
     }
 }
 
-fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, TransportError> {
-    let pem = std::fs::read(path).map_err(|source| TransportError::ReadFile {
-        path: path.clone(),
-        source,
-    })?;
+/// Headers other than the body's, `Authorization` last.
+fn with_headers<B>(
+    mut builder: ureq::RequestBuilder<B>,
+    request: &HttpRequest,
+) -> ureq::RequestBuilder<B> {
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    if let Some(auth) = &request.authorization {
+        builder = builder.header("Authorization", auth.expose());
+    }
+    builder
+}
+
+/// A TLS failure, with the `--ca-cert` advice when the certificate was the problem.
+fn tls_reason(error: &rustls::Error, ca_hint: &str) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            format!("TLS failed: {error}; {ca_hint}")
+        }
+        _ => format!("TLS failed: {error}"),
+    }
+}
+
+fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, Error> {
+    let pem = std::fs::read(path).map_err(|source| Error::input(path, source))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(cert)) => certs.push(cert.der().to_vec()),
             Ok(_) => {}
             Err(e) => {
-                return Err(TransportError::Setup(format!(
+                return Err(Error::Usage(format!(
                     "--ca-cert {}: not a PEM certificate file ({e})",
                     path.display()
                 )));
@@ -280,7 +270,7 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, TransportError> 
         }
     }
     if certs.is_empty() {
-        return Err(TransportError::Setup(format!(
+        return Err(Error::Usage(format!(
             "--ca-cert {}: no certificate found; give a PEM file (-----BEGIN CERTIFICATE-----)",
             path.display()
         )));
@@ -340,133 +330,46 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
     }
 }
 
-/// The URL without query and fragment, for messages.
-pub fn strip_query(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or(url).to_string()
-}
-
-/// `http://user:pw@host` → `http://<redacted>@host`.
-pub fn redact_userinfo(url: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            return format!("{}<redacted>@{}", &url[..scheme_end + 3], &rest[at + 1..]);
+impl Transport {
+    fn log_request(&self, request: &HttpRequest) {
+        let mut out = format!("> {} {}\n", request.method.as_str(), request.url.as_str());
+        for (name, value) in &request.headers {
+            out.push_str(&format!("> {name}: {value}\n"));
         }
-    }
-    url.to_string()
-}
-
-fn log_request(request: &HttpRequest, verbosity: u8) {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "> {} {}\n",
-        request.method,
-        redact_userinfo(request.url)
-    ));
-    for (name, value) in &request.headers {
-        out.push_str(&format!("> {name}: {value}\n"));
-    }
-    if let Some(auth) = &request.authorization {
-        let scheme = auth.expose().split(' ').next().unwrap_or_default();
-        out.push_str(&format!("> Authorization: {scheme} <redacted>\n"));
-    }
-    if verbosity > 1
-        && let Some(body) = request.body
-    {
-        out.push_str(&format!(">\n{}\n", String::from_utf8_lossy(body)));
-    }
-    let _ = std::io::stderr().write_all(out.as_bytes());
-}
-
-fn log_reply(reply: &HttpReply, verbosity: u8) {
-    let mut out = format!("< HTTP {}\n", reply.status);
-    for (name, value) in &reply.headers {
-        let value = if name == "set-cookie" {
-            "<redacted>"
-        } else {
-            value
-        };
-        out.push_str(&format!("< {name}: {value}\n"));
-    }
-    if verbosity > 1 && !reply.body.is_empty() {
-        out.push_str(&format!("<\n{}\n", shorten_body(reply)));
-    }
-    let _ = std::io::stderr().write_all(out.as_bytes());
-}
-
-/// The body for `-vv`: text with long `PictureData` shortened; binary as a size.
-fn shorten_body(reply: &HttpReply) -> String {
-    let text = match std::str::from_utf8(&reply.body) {
-        Ok(text) if !text.contains('\0') => text,
-        _ => {
-            return format!(
-                "[{} bytes of {}]",
-                reply.body.len(),
-                reply.media_type().unwrap_or_else(|| "binary data".into())
-            );
+        if let Some(auth) = &request.authorization {
+            let scheme = auth.expose().split(' ').next().unwrap_or_default();
+            out.push_str(&format!("> Authorization: {scheme} <redacted>\n"));
         }
-    };
-    let mut out = String::with_capacity(text.len().min(4096));
-    let mut rest = text;
-    while let Some(start) = rest.find("PictureData>") {
-        let open_end = start + "PictureData>".len();
-        out.push_str(&rest[..open_end]);
-        rest = &rest[open_end..];
-        let end = rest.find('<').unwrap_or(rest.len());
-        let data = &rest[..end];
-        if data.len() > 64 {
-            out.push_str(&data[..32]);
-            out.push_str(&format!("…[{} characters of base64]", data.len()));
-        } else {
-            out.push_str(data);
+        if self.verbosity > 1
+            && let Some(body) = &request.body
+        {
+            let media = request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.as_str());
+            out.push_str(&format!(">\n{}\n", (self.body_log)(body, media)));
         }
-        rest = &rest[end..];
+        let _ = std::io::stderr().write_all(out.as_bytes());
     }
-    out.push_str(rest);
-    if out.len() > 64 * 1024 {
-        let mut cut = 64 * 1024;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
+
+    fn log_reply(&self, reply: &HttpReply) {
+        let mut out = format!("< HTTP {}\n", reply.status);
+        for (name, value) in &reply.headers {
+            let value = if name == "set-cookie" {
+                "<redacted>"
+            } else {
+                value
+            };
+            out.push_str(&format!("< {name}: {value}\n"));
         }
-        out.truncate(cut);
-        out.push_str("…[cut]");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn userinfo_is_redacted() {
-        assert_eq!(
-            redact_userinfo("http://u:pw@proxy:8080/x@y"),
-            "http://<redacted>@proxy:8080/x@y"
-        );
-        assert_eq!(redact_userinfo("https://host/EWS"), "https://host/EWS");
-    }
-
-    #[test]
-    fn picture_data_is_shortened_in_logs() {
-        let data = "A".repeat(1000);
-        let reply = HttpReply {
-            status: 200,
-            headers: vec![],
-            body: format!("<m:PictureData>{data}</m:PictureData><x/>").into_bytes(),
-        };
-        let shown = shorten_body(&reply);
-        assert!(
-            shown.contains("…[1000 characters of base64]</m:PictureData><x/>"),
-            "{shown}"
-        );
-        assert!(shown.len() < 200);
-        let binary = HttpReply {
-            status: 200,
-            headers: vec![("content-type".into(), "image/jpeg".into())],
-            body: vec![0xff, 0xd8, 0, 0],
-        };
-        assert_eq!(shorten_body(&binary), "[4 bytes of image/jpeg]");
+        if self.verbosity > 1 && !reply.body.is_empty() {
+            let media = reply.media_type();
+            out.push_str(&format!(
+                "<\n{}\n",
+                (self.body_log)(&reply.body, media.as_deref())
+            ));
+        }
+        let _ = std::io::stderr().write_all(out.as_bytes());
     }
 }

@@ -1,14 +1,19 @@
 //! Credentials and authentication schemes.
 //!
-//! Basic and Bearer are single-leg: one `Authorization` header. The
-//! [`Authenticator`] interface also carries multi-leg, connection-bound
-//! handshakes (NTLM): the client hands each 401 challenge back to the
-//! authenticator until it succeeds or gives up, on one connection.
+//! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer) put one
+//! `Authorization` header on every request; connection-bound ones (NTLM) run
+//! a handshake over several legs on one connection, which then stays
+//! authenticated. The [`Client`](crate::Client) hands each 401 challenge back
+//! to the authenticator until it succeeds or gives up, and tells it about the
+//! final answer. A client holds exactly one connection, so a connection-bound
+//! handshake is never split across two.
 
-mod challenge;
+pub mod challenge;
+pub mod channel_binding;
 pub mod ntlm;
 
-use std::path::PathBuf;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
@@ -31,16 +36,55 @@ pub enum AuthMethod {
     Ntlm,
 }
 
+/// Asks for the password of the named user; the error says why it could not.
+type AskPassword = dyn Fn(&str) -> Result<Secret, String> + Send + Sync;
+
+/// Asks the user for a password (the command line gives one that reads the
+/// terminal without echo). Called at most once: every clone shares the answer,
+/// so the workers of a run ask once, not once each.
+#[derive(Clone)]
+pub struct PasswordPrompt {
+    ask: Arc<AskPassword>,
+    answer: Arc<Mutex<Option<Secret>>>,
+}
+
+impl PasswordPrompt {
+    /// A prompt that calls `ask` with the user's name.
+    pub fn new(ask: impl Fn(&str) -> Result<Secret, String> + Send + Sync + 'static) -> Self {
+        PasswordPrompt {
+            ask: Arc::new(ask),
+            answer: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The password, asking for it the first time.
+    pub fn password(&self, user: &str) -> Result<Secret, String> {
+        let mut answer = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(secret) = answer.as_ref() {
+            return Ok(secret.clone());
+        }
+        let secret = (self.ask)(user)?;
+        *answer = Some(secret.clone());
+        Ok(secret)
+    }
+}
+
+impl fmt::Debug for PasswordPrompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordPrompt")
+    }
+}
+
 /// Where the password comes from.
 #[derive(Clone, Debug, Default)]
 pub enum PasswordSource {
-    /// Not given (Basic then fails with a message saying how to give one).
+    /// Not given (Basic and NTLM then fail with a message saying how to give one).
     #[default]
     Missing,
     /// Given by EWS_PASSWORD, `--password-file` or `--password-stdin`.
     Given(Secret),
-    /// Ask on the terminal, when it is needed.
-    Prompt,
+    /// Asked for when it is first needed.
+    Ask(PasswordPrompt),
 }
 
 /// The user's credentials. `Debug` shows no secret.
@@ -57,46 +101,19 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// The password, prompting on the terminal when that is the source.
-    pub fn password(&mut self) -> Result<Secret, String> {
+    /// The password, asking for it when that is the source.
+    pub fn password(&self) -> Result<Secret, String> {
         match &self.password {
             PasswordSource::Given(secret) => Ok(secret.clone()),
             PasswordSource::Missing => Err(
                 "no password: set EWS_PASSWORD, or pass --password-file FILE or --password-stdin"
                     .into(),
             ),
-            PasswordSource::Prompt => {
-                let user = self.user.as_deref().unwrap_or("the user");
-                let secret = rpassword::prompt_password(format!("Password for {user}: "))
-                    .map(Secret::new)
-                    .map_err(|e| {
-                        format!("cannot read the password from the terminal ({e}); set EWS_PASSWORD, or pass --password-file FILE or --password-stdin")
-                    })?;
-                self.password = PasswordSource::Given(secret.clone());
-                Ok(secret)
+            PasswordSource::Ask(prompt) => {
+                prompt.password(self.user.as_deref().unwrap_or("the user"))
             }
         }
     }
-}
-
-/// Reads a secret from a file: the first line, without its line ending.
-pub fn read_secret_file(path: &PathBuf) -> std::io::Result<Secret> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(Secret::new(first_line(&text)))
-}
-
-/// Reads a secret from a reader (stdin): the first line.
-pub fn read_secret(reader: &mut impl std::io::BufRead) -> std::io::Result<Secret> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    Ok(Secret::new(first_line(&line)))
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines()
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('\r')
 }
 
 /// What to send next.
@@ -130,9 +147,13 @@ pub trait Authenticator: Send {
     /// new request.
     fn authorization(&mut self, challenge: Option<&Challenge>) -> Result<Step, AuthError>;
 
-    /// True when every leg must use the same connection (NTLM).
-    fn connection_bound(&self) -> bool {
-        false
+    /// The server answered with something other than a 401 after this
+    /// scheme's last leg. `challenge` is its `WWW-Authenticate` for the
+    /// scheme, if it sent one (Negotiate's final token, to verify mutual
+    /// authentication); an error means the server could not be verified.
+    fn finish(&mut self, challenge: Option<&Challenge>) -> Result<(), AuthError> {
+        let _ = challenge;
+        Ok(())
     }
 
     /// What a final rejection means for this scheme, and what to check;
@@ -329,6 +350,13 @@ mod tests {
 
     #[test]
     fn credentials_debug_shows_no_secret() {
+        let prompt = PasswordPrompt::new(|_| Ok(Secret::new("asked-789")));
+        prompt.password("u").unwrap();
+        let asked = Credentials {
+            password: PasswordSource::Ask(prompt),
+            ..Credentials::default()
+        };
+        assert!(!format!("{asked:?}").contains("asked-789"));
         let creds = Credentials {
             user: Some("u".into()),
             password: PasswordSource::Given(Secret::new("pw-123")),
@@ -343,8 +371,16 @@ mod tests {
     }
 
     #[test]
-    fn secret_files_keep_only_the_first_line() {
-        let mut input = std::io::Cursor::new("s3cret\r\nsecond line\n");
-        assert_eq!(read_secret(&mut input).unwrap().expose(), "s3cret");
+    fn the_prompt_asks_once_for_every_clone() {
+        let asked = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = Arc::clone(&asked);
+        let prompt = PasswordPrompt::new(move |user| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Secret::new(format!("pw-of-{user}")))
+        });
+        let other = prompt.clone();
+        assert_eq!(prompt.password("jdoe").unwrap().expose(), "pw-of-jdoe");
+        assert_eq!(other.password("jdoe").unwrap().expose(), "pw-of-jdoe");
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

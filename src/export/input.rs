@@ -7,7 +7,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, TransportError};
+use std::collections::HashSet;
+
+use crate::error::Error;
+use crate::validate_email;
 
 /// Header names recognised as the address column, in order of preference.
 pub const KNOWN_COLUMNS: [&str; 4] = ["email", "mail", "PrimarySmtpAddress", "UserPrincipalName"];
@@ -25,10 +28,7 @@ pub enum Source {
 impl Source {
     /// Opens `path`, or spools stdin for `-`.
     pub fn open(path: &Path) -> Result<Source, Error> {
-        let read_error = |source| TransportError::ReadFile {
-            path: path.to_path_buf(),
-            source,
-        };
+        let read_error = |source| Error::input(path, source);
         if path == Path::new("-") {
             let mut spool = tempfile::tempfile().map_err(read_error)?;
             io::copy(&mut io::stdin().lock(), &mut spool).map_err(read_error)?;
@@ -38,8 +38,7 @@ impl Source {
             if meta.is_dir() {
                 return Err(read_error(io::Error::other(
                     "it is a folder; give a file with one address a line, or a CSV file",
-                ))
-                .into());
+                )));
             }
             Ok(Source::File(path.to_path_buf()))
         }
@@ -54,10 +53,7 @@ impl Source {
     }
 
     fn reader(&self) -> Result<Box<dyn Read + Send>, Error> {
-        let read_error = |source| TransportError::ReadFile {
-            path: PathBuf::from(self.name()),
-            source,
-        };
+        let read_error = |source| Error::input(self.name(), source);
         match self {
             Source::File(path) => Ok(Box::new(File::open(path).map_err(read_error)?)),
             Source::Spooled(file) => {
@@ -141,13 +137,7 @@ impl Entries {
         name: String,
         column: Option<&str>,
     ) -> Result<Entries, Error> {
-        let read_error = |source| -> Error {
-            TransportError::ReadFile {
-                path: PathBuf::from(&name),
-                source,
-            }
-            .into()
-        };
+        let read_error = |source| Error::input(&name, source);
         let mut reader = BufReader::with_capacity(64 * 1024, read);
         if reader
             .fill_buf()
@@ -231,11 +221,6 @@ impl Entries {
         };
         Ok(Entries { mode, name })
     }
-
-    /// True for CSV input.
-    pub fn is_csv(&self) -> bool {
-        matches!(self.mode, Mode::Csv { .. })
-    }
 }
 
 impl Iterator for Entries {
@@ -243,13 +228,7 @@ impl Iterator for Entries {
 
     fn next(&mut self) -> Option<Self::Item> {
         let name = &self.name;
-        let read_error = |source: io::Error| -> Error {
-            TransportError::ReadFile {
-                path: PathBuf::from(name),
-                source,
-            }
-            .into()
-        };
+        let read_error = |source: io::Error| Error::input(name, source);
         match &mut self.mode {
             Mode::Empty => None,
             Mode::Plain {
@@ -300,6 +279,75 @@ impl Iterator for Entries {
                 return Some(Ok(RawEntry { line, text }));
             },
         }
+    }
+}
+
+/// A list entry after checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListEntry {
+    /// A usable address.
+    Address {
+        /// Its line in the list.
+        line: u64,
+        /// The address, trimmed, without an `smtp:` prefix.
+        email: String,
+    },
+    /// A line that is not an address.
+    Invalid {
+        /// Its line in the list.
+        line: u64,
+        /// The text as it was.
+        text: String,
+        /// Why it is not an address.
+        error: String,
+    },
+}
+
+/// A 128-bit hash of a text folded to lower case: sets of these stand for sets
+/// of addresses or file names, so memory stays small for long lists (a false
+/// match is about as likely as 2^-100 for a list of a million).
+pub fn folded_hash(text: &str) -> u128 {
+    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+    let lower = text.to_lowercase();
+    let hash = |salt: u64| {
+        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+        h.write_u64(salt);
+        h.write(lower.as_bytes());
+        h.finish()
+    };
+    (u128::from(hash(0x5eed_0001)) << 64) | u128::from(hash(0x5eed_0002))
+}
+
+/// Validates an entry and drops repeats (case-insensitively): `None` for an
+/// address already `seen`. An `smtp:` prefix, as in Exchange's EmailAddresses
+/// lists, is dropped.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use ews_photo::export::input::{classify, ListEntry, RawEntry};
+/// let mut seen = HashSet::new();
+/// let entry = |line, text: &str| RawEntry { line, text: text.into() };
+/// assert_eq!(classify(entry(1, "SMTP:Alice@Contoso.com"), &mut seen),
+///     Some(ListEntry::Address { line: 1, email: "Alice@Contoso.com".into() }));
+/// assert_eq!(classify(entry(2, "alice@contoso.com"), &mut seen), None);
+/// assert!(matches!(classify(entry(3, "alice"), &mut seen), Some(ListEntry::Invalid { .. })));
+/// ```
+pub fn classify(raw: RawEntry, seen: &mut HashSet<u128>) -> Option<ListEntry> {
+    let text = match raw.text.get(..5) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("smtp:") => &raw.text[5..],
+        _ => raw.text.as_str(),
+    };
+    match validate_email(text) {
+        Ok(email) => seen.insert(folded_hash(email)).then(|| ListEntry::Address {
+            line: raw.line,
+            email: email.to_string(),
+        }),
+        Err(error) => Some(ListEntry::Invalid {
+            line: raw.line,
+            text: raw.text,
+            error,
+        }),
     }
 }
 
@@ -416,6 +464,6 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.exit().code(), 2);
     }
 }

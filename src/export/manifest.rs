@@ -23,6 +23,10 @@ pub struct Entry {
     pub file: String,
     /// The size code asked for.
     pub size: String,
+    /// The `--name` template the file name came from (absent in manifests of
+    /// version 0.1, which only ever used what `--name` said at the time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The server's ETag for that photo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
@@ -128,11 +132,6 @@ impl Manifest {
         self.entries.remove(email.to_lowercase().as_str());
     }
 
-    /// How many addresses it knows.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// True when it knows no address.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -206,6 +205,7 @@ mod tests {
             email: "Alice@Contoso.com".into(),
             file: "Alice@Contoso.com.jpg".into(),
             size: "HR96x96".into(),
+            name: Some("{email}.{ext}".into()),
             etag: Some("abc".into()),
             fetched: now_rfc3339(),
         });

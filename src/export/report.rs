@@ -5,83 +5,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::error::Error;
+use crate::record::Record;
 
-/// The columns, in order.
+/// The CSV columns, in order (JSON lines carry every field of a [`Record`]).
 pub const COLUMNS: [&str; 9] = [
     "line", "email", "status", "path", "bytes", "width", "height", "etag", "error",
 ];
-
-/// What happened to one address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Written.
-    Fetched,
-    /// The ETag matched: nothing downloaded or written.
-    Unchanged,
-    /// The user has no photo (or the server does not know the address).
-    NoPhoto,
-    /// `--skip-existing` and the file exists: no request.
-    Skipped,
-    /// Anything else; see the error.
-    Failed,
-}
-
-impl Status {
-    /// The name in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Fetched => "fetched",
-            Status::Unchanged => "unchanged",
-            Status::NoPhoto => "no-photo",
-            Status::Skipped => "skipped",
-            Status::Failed => "failed",
-        }
-    }
-}
-
-/// One report row.
-#[derive(Clone, Debug, Serialize)]
-pub struct Row {
-    /// The line in the input.
-    pub line: u64,
-    /// The address (as given, trimmed).
-    pub email: String,
-    /// What happened.
-    pub status: Status,
-    /// The file (written, unchanged or skipped).
-    pub path: Option<String>,
-    /// Bytes written.
-    pub bytes: Option<u64>,
-    /// Width in pixels.
-    pub width: Option<u32>,
-    /// Height in pixels.
-    pub height: Option<u32>,
-    /// The server's ETag.
-    pub etag: Option<String>,
-    /// What went wrong, or a note (no-photo).
-    pub error: Option<String>,
-}
-
-impl Row {
-    /// A row with only the line, address and status.
-    pub fn new(line: u64, email: impl Into<String>, status: Status) -> Row {
-        Row {
-            line,
-            email: email.into(),
-            status,
-            path: None,
-            bytes: None,
-            width: None,
-            height: None,
-            etag: None,
-            error: None,
-        }
-    }
-}
 
 enum Sink {
     Csv(Box<csv::Writer<File>>),
@@ -96,16 +26,16 @@ pub struct Report {
 
 impl Report {
     /// Creates the file (CSV unless the extension says JSON) and writes the
-    /// CSV header. Failing here fails the run before any request (exit 2).
+    /// CSV header. Failing here fails the run before any request.
     pub fn create(path: &Path) -> Result<Report, Error> {
         let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
             ["json", "jsonl", "ndjson"].contains(&e.to_ascii_lowercase().as_str())
         });
         let fail = |e: &dyn std::fmt::Display| {
-            Error::Usage(format!(
-                "cannot create the report {}: {e}; check the folder exists and is writable",
-                path.display()
-            ))
+            Error::local(
+                format!("create the report {}", path.display()),
+                format!("{e}; check the folder exists and is writable"),
+            )
         };
         let file = File::create(path).map_err(|e| fail(&e))?;
         let sink = if json {
@@ -124,16 +54,16 @@ impl Report {
         })
     }
 
-    /// The file.
+    /// Where the report is written.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Writes and flushes one row.
-    pub fn write(&mut self, row: &Row) -> Result<(), Error> {
+    pub fn write(&mut self, row: &Record) -> Result<(), Error> {
         let result = match &mut self.sink {
             Sink::Csv(writer) => writer
-                .serialize(row)
+                .write_record(csv_fields(row))
                 .map_err(|e| e.to_string())
                 .and_then(|()| writer.flush().map_err(|e| e.to_string())),
             Sink::Json(writer) => serde_json::to_writer(&mut *writer, row)
@@ -151,6 +81,22 @@ impl Report {
     }
 }
 
+/// A record's CSV columns: [`COLUMNS`], empty for what it lacks.
+fn csv_fields(row: &Record) -> [String; 9] {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    [
+        text(row.line.map(|n| n.to_string())),
+        row.email.clone(),
+        row.status.as_str().to_string(),
+        text(row.path.clone()),
+        text(row.bytes.map(|n| n.to_string())),
+        text(row.width.map(|n| n.to_string())),
+        text(row.height.map(|n| n.to_string())),
+        text(row.etag.clone()),
+        text(row.error.clone()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +104,8 @@ mod tests {
     #[test]
     fn csv_and_json_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let mut row = Row::new(3, "a@b.c", Status::NoPhoto);
+        let mut row = Record::new("a@b.c", crate::record::Status::NoPhoto);
+        row.line = Some(3);
         row.error = Some("none, \"really\"".into());
         for name in ["r.csv", "r.JSONL"] {
             let path = dir.path().join(name);
@@ -179,6 +126,6 @@ mod tests {
         let err = Report::create(&dir.path().join("nope/r.csv"))
             .err()
             .unwrap();
-        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.exit().code(), 1);
     }
 }

@@ -326,9 +326,10 @@ fn stdin_list_and_json_lines_report() {
 fn unreadable_list_or_report_fails_before_any_request() {
     let s = Setup::new();
     write_list(&s, "users.txt", &users("u", 3));
+    // A report that cannot be created is a local failure (1), not a usage error.
     s.ews_photo("export users.txt --dir photos --report no/such/folder/run.csv")
         .assert()
-        .code(2)
+        .code(1)
         .stderr(contains("cannot create the report"));
     assert!(s.server.requests().is_empty());
     assert!(!s.path("photos").exists());
@@ -583,6 +584,61 @@ fn vanished_photos_are_reported_and_pruned_on_request() {
         .assert()
         .success();
     assert_eq!(std::fs::read(s.path("precious.txt")).unwrap(), b"keep me");
+}
+
+/// A hand-edited manifest entry pointing at another plain file in --dir: a
+/// changed --format (the old file "goes") or --prune deletes only a file that
+/// a template could have made for that address; this one is kept, and said so.
+#[test]
+fn an_edited_manifest_cannot_make_sync_delete_another_file_in_the_folder() {
+    let s = Setup::new();
+    write_list(
+        &s,
+        "users.txt",
+        &[
+            "alice@contoso.com".into(),
+            "nophoto-gone@contoso.com".into(),
+        ],
+    );
+    s.ews_photo("export users.txt --dir photos")
+        .assert()
+        .success();
+    let photos = s.path("photos");
+    for victim in ["notes.txt", "bob@contoso.com.jpg"] {
+        std::fs::write(photos.join(victim), b"keep me").unwrap();
+    }
+    let path = photos.join(".ews-photo-manifest.json");
+    let mut m = manifest(&photos);
+    m["entries"]["alice@contoso.com"]["file"] = "notes.txt".into();
+    m["entries"]["nophoto-gone@contoso.com"] = serde_json::json!({
+        "email": "nophoto-gone@contoso.com",
+        "file": "bob@contoso.com.jpg",
+        "size": "HR96x96",
+        "etag": "0badf00d",
+        "fetched": "2026-01-01T00:00:00Z"
+    });
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let run = s
+        .ews_photo("export users.txt --dir photos --sync --prune --format png --report r.csv")
+        .assert()
+        .success()
+        .stderr(contains("kept notes.txt"));
+    let rows = csv_report(&s.path("r.csv"));
+    assert_eq!(row(&rows, "alice@contoso.com")["status"], "fetched");
+    let gone = row(&rows, "nophoto-gone@contoso.com");
+    assert!(
+        gone["error"].contains("kept bob@contoso.com.jpg"),
+        "{gone:?}"
+    );
+    for victim in ["notes.txt", "bob@contoso.com.jpg"] {
+        assert_eq!(
+            std::fs::read(photos.join(victim)).unwrap(),
+            b"keep me",
+            "{victim}: {}",
+            stderr(&run)
+        );
+    }
+    assert!(photos.join("alice@contoso.com.png").exists());
 }
 
 #[test]

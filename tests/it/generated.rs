@@ -97,3 +97,51 @@ fn man_page_documents_every_subcommand_and_the_exit_codes() {
         assert!(man.contains(needle), "{needle} missing from the man page");
     }
 }
+
+/// The rows `| CODE | MEANING |` of the table under `heading` in a Markdown file.
+fn exit_code_table(file: &str, heading: &str) -> Vec<(u8, String)> {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let section = text
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("{file}: no heading {heading:?}"))
+        .1;
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            Some((cells.get(1)?.parse().ok()?, cells.get(2)?.to_string()))
+        })
+        .collect()
+}
+
+/// README, guide, `--help` and the man page list the same exit codes with
+/// the same meanings: the library's table, which generates the help.
+#[test]
+fn every_document_lists_the_same_exit_codes() {
+    let table: Vec<(u8, String)> = crate::library::exit_codes()
+        .into_iter()
+        .map(|(code, meaning)| (code, meaning.to_string()))
+        .collect();
+    assert_eq!(
+        exit_code_table("README.md", "## Exit codes"),
+        table,
+        "README.md"
+    );
+    assert_eq!(
+        exit_code_table("docs/guide.md", "## 6. Exit codes"),
+        table,
+        "docs/guide.md"
+    );
+    let help = crate::common::tool().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let man = std::fs::read_to_string(root().join("docs/ews-photo.1"))
+        .unwrap()
+        .replace("\\-", "-");
+    for (code, meaning) in &table {
+        let line = format!("{code:<4}{meaning}");
+        assert!(help.contains(&line), "--help lacks {line:?}");
+        assert!(man.contains(&line), "the man page lacks {line:?}");
+    }
+}

@@ -426,6 +426,38 @@ fn no_clobber_keeps_the_existing_file() {
     assert_eq!(image_info(&s.path("a.jpg")).format, Format::Jpeg);
 }
 
+/// Without -o the name is EMAIL.EXT, the extension from the real format, so
+/// any file the tool could have written there counts: no request, exit 0.
+#[test]
+fn no_clobber_without_output_keeps_the_default_file_and_sends_nothing() {
+    let s = Setup::new();
+    for existing in ["alice@contoso.com.jpg", "bob@contoso.com.png"] {
+        std::fs::write(s.path(existing), "precious").unwrap();
+    }
+    for (email, file) in [
+        ("alice@contoso.com", "alice@contoso.com.jpg"),
+        ("bob@contoso.com", "bob@contoso.com.png"),
+    ] {
+        let run = s
+            .ews_photo(&format!("get {email} -n --json"))
+            .assert()
+            .code(0)
+            .stderr(contains("kept it (--no-clobber)"));
+        assert_eq!(json(&run)["status"], "skipped");
+        assert_eq!(json(&run)["path"], file);
+        assert_eq!(std::fs::read_to_string(s.path(file)).unwrap(), "precious");
+    }
+    assert!(s.server.requests().is_empty(), "no request for a kept file");
+    // With --format the name is known: another extension is not in the way.
+    s.ews_photo("get alice@contoso.com -n --format png")
+        .assert()
+        .success();
+    assert_eq!(
+        image_info(&s.path("alice@contoso.com.png")).format,
+        Format::Png
+    );
+}
+
 #[test]
 fn format_png_converts() {
     let s = Setup::new();

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use ews_photo::auth::{Credentials, PasswordSource};
 use ews_photo::photo::ImageInfo;
-use ews_photo::transport::{HttpRequest, Transport, TransportOptions};
-use ews_photo::{ClientConfig, Outcome, PhotoRequest, PhotoSize, Secret};
+use ews_photo::{
+    ClientConfig, HttpRequest, HttpUrl, Outcome, PhotoRequest, PhotoSize, Secret, Service,
+    Transport, TransportOptions,
+};
 
 pub use ews_photo::Client;
 pub use ews_photo::auth::AuthMethod;
@@ -20,32 +22,34 @@ pub fn image_info(path: &Path) -> ImageInfo {
     ews_photo::photo::inspect(&bytes).expect("a valid image")
 }
 
-/// A client for `url` as `CONTOSO\jdoe` with `password`, trusting `ca_cert`
-/// (if any) as well as the usual roots.
-pub fn client(url: String, auth: AuthMethod, password: &str, ca_cert: Option<PathBuf>) -> Client {
-    Client::new(ClientConfig {
-        url,
-        auth,
-        credentials: Credentials {
-            user: Some("CONTOSO\\jdoe".into()),
-            password: PasswordSource::Given(Secret::new(password)),
-            token: None,
-            domain: None,
-        },
-        transport: TransportOptions {
-            ca_cert,
-            ..Default::default()
-        },
+/// The configuration of a client for `url` as `CONTOSO\jdoe` with
+/// `password`, trusting `ca_cert` (if any) as well as the usual roots. NTLM
+/// over plain http is allowed, as the tests' servers are on loopback.
+pub fn config(
+    url: &str,
+    auth: AuthMethod,
+    password: &str,
+    ca_cert: Option<PathBuf>,
+) -> ClientConfig {
+    let mut config = ClientConfig::new(Service::ews(HttpUrl::parse(url).expect("a URL")));
+    config.auth = auth;
+    config.allow_insecure_auth = true;
+    config.credentials = Credentials {
+        user: Some("CONTOSO\\jdoe".into()),
+        password: PasswordSource::Given(Secret::new(password)),
+        token: None,
+        domain: None,
+    };
+    config.transport = TransportOptions {
+        ca_cert,
         ..Default::default()
-    })
-    .expect("client")
+    };
+    config
 }
 
-/// A new client with `client`'s configuration but another password.
-pub fn with_password(client: &Client, password: &str) -> Client {
-    let mut config = client.config().clone();
-    config.credentials.password = PasswordSource::Given(Secret::new(password));
-    Client::new(config).unwrap()
+/// A client for [`config`].
+pub fn client(url: &str, auth: AuthMethod, password: &str, ca_cert: Option<PathBuf>) -> Client {
+    Client::new(config(url, auth, password, ca_cert)).expect("client")
 }
 
 fn hr96(email: &str) -> PhotoRequest {
@@ -68,25 +72,28 @@ pub fn fetch(client: &mut Client, email: &str) -> Vec<u8> {
 /// code and message.
 pub fn fetch_error(client: &mut Client, email: &str) -> (i32, String) {
     let err = client.fetch(&hr96(email)).unwrap_err();
-    (err.exit_code(), err.to_string())
+    (i32::from(err.exit().code()), err.to_string())
 }
 
 /// The body of a GET through the tool's own transport, which does not verify
 /// the certificate here.
 pub fn insecure_get(url: &str) -> Vec<u8> {
-    let transport = Transport::new(&TransportOptions {
+    let options = TransportOptions {
         insecure: true,
         ..Default::default()
-    })
-    .expect("transport");
+    };
+    let transport = Transport::new(&options, ews_photo::http::abbreviate_body).expect("transport");
+    let request = HttpRequest::get(HttpUrl::parse(url).expect("a URL"));
     let reply = transport
-        .send(&HttpRequest {
-            method: "GET",
-            url,
-            headers: vec![],
-            authorization: None,
-            body: None,
-        })
+        .send(&request)
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     reply.body
+}
+
+/// Every exit code and its meaning, from the library's one table.
+pub fn exit_codes() -> Vec<(u8, &'static str)> {
+    ews_photo::Exit::ALL
+        .iter()
+        .map(|exit| (exit.code(), exit.meaning()))
+        .collect()
 }

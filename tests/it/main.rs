@@ -23,11 +23,15 @@ mod get;
 mod guide;
 /// A hostile server (TLS included): a clear error, no panic, no file.
 mod hostile;
+/// The import graph of src/: no cycle, the library never imports the command line.
+mod layers;
 /// Where a photo cannot be written: the reason, exit 1, no partial file.
 mod local_failures;
 /// NTLM against pyspnego's acceptor (tests/it/ntlm_server.py).
 mod ntlm;
 /// The fuzz properties, briefly, with proptest.
 mod properties;
+/// Credentials never go over plain http unless allowed, however it is spelled.
+mod security;
 /// Colour, prompts and stdout manners on and off a terminal.
 mod terminal;

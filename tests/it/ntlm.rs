@@ -176,6 +176,9 @@ impl NtlmServer {
             .current_dir(self.dir.path());
         if self.tls {
             cmd.arg("--ca-cert").arg(self.cert());
+        } else {
+            // NTLM over plain http needs the permission (the loopback is safe).
+            cmd.arg("--allow-insecure-auth");
         }
         cmd
     }
@@ -189,7 +192,7 @@ impl NtlmServer {
 
     /// A library client as `CONTOSO\jdoe`, trusting the server's certificate.
     fn client(&self, auth: AuthMethod) -> Client {
-        library::client(self.url(), auth, PASSWORD, self.tls.then(|| self.cert()))
+        library::client(&self.url(), auth, PASSWORD, self.tls.then(|| self.cert()))
     }
 }
 
@@ -563,10 +566,61 @@ fn tls_channel_binding_through_a_connect_proxy() {
     assert_eq!(stats["bindings"][0], stats["expected_binding"], "{stats}");
 }
 
+/// Through an https:// proxy the tool speaks TLS to the proxy, and inside the
+/// CONNECT tunnel its own TLS to Exchange: the channel binding is computed
+/// from Exchange's certificate, not the proxy's, and Extended Protection
+/// accepts it.
+#[test]
+fn tls_channel_binding_through_an_https_proxy() {
+    let py = python_or_skip!();
+    let s = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            ..Default::default()
+        },
+    );
+    let (plain_proxy, tunnels) = connect_proxy();
+    let plain_addr: std::net::SocketAddr =
+        plain_proxy.trim_start_matches("http://").parse().unwrap();
+    let front =
+        ews_standin::tls::TlsFront::start(plain_addr, ews_standin::tls::CertKind::Valid).unwrap();
+    let proxy = format!("https://{}", front.addr());
+    // Trust both: the proxy's test CA and Exchange's self-signed certificate.
+    let bundle = s.dir.path().join("trusted.pem");
+    let server_pem = std::fs::read_to_string(s.cert()).unwrap();
+    std::fs::write(&bundle, format!("{server_pem}\n{}", front.ca_pem())).unwrap();
+    let mut cmd = tool();
+    cmd.env("EWS_URL", s.url())
+        .env("EWS_PASSWORD", PASSWORD)
+        .current_dir(s.dir.path())
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-u",
+            r"CONTOSO\jdoe",
+            "-o",
+            "a.jpg",
+        ])
+        .arg("--ca-cert")
+        .arg(&bundle)
+        .args(["--proxy", &proxy])
+        .assert()
+        .success();
+    assert_eq!(
+        tunnels.lock().unwrap().clone(),
+        [format!("CONNECT localhost:{} HTTP/1.1", s.port)],
+        "one tunnel, through the https:// proxy"
+    );
+    let stats = s.stats();
+    assert_eq!(n(&stats, "handshakes"), 1, "{stats}");
+    assert_eq!(stats["bindings"][0], stats["expected_binding"], "{stats}");
+}
+
 #[test]
 fn ntlm_asked_of_a_server_without_it_names_what_it_offers() {
     let s = Setup::basic();
-    s.ews_photo(r"get alice@contoso.com --auth ntlm -u CONTOSO\jdoe")
+    s.ews_photo(r"get alice@contoso.com --auth ntlm -u CONTOSO\jdoe --allow-insecure-auth")
         .env("EWS_PASSWORD", PASSWORD)
         .assert()
         .code(4)
@@ -605,7 +659,7 @@ fn verbose_output_redacts_ntlm_tokens() {
 fn rejected_credentials_are_not_tried_again() {
     let py = python_or_skip!();
     let s = NtlmServer::start(&py, Opts::default());
-    let mut client = library::with_password(&s.client(AuthMethod::Auto), "wrong");
+    let mut client = library::client(&s.url(), AuthMethod::Auto, "wrong", None);
     for _ in 0..3 {
         let (code, message) = library::fetch_error(&mut client, "alice@contoso.com");
         assert_eq!(code, 4, "{message}");

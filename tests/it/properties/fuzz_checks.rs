@@ -10,12 +10,12 @@
 
 use ews_photo::auth::ntlm::ChallengeMessage;
 use ews_photo::auth::{parse_challenges, suggestion};
-use ews_photo::exchange::{HttpReply, Outcome, Protocol, interpret};
+use ews_photo::backend::ews::soap::parse_response;
+use ews_photo::backend::ews::{Protocol, interpret};
 use ews_photo::export::{Template, input::Entries};
 use ews_photo::output::sanitize_file_name;
 use ews_photo::photo::inspect;
-use ews_photo::soap::parse_response;
-use ews_photo::{PhotoSize, validate_email};
+use ews_photo::{HttpReply, Outcome, PhotoSize, validate_email};
 
 /// Any bytes as a SOAP body: parsing and interpretation never panic, and a
 /// photo outcome always carries bytes.
@@ -27,7 +27,7 @@ pub fn check_soap(data: &[u8]) {
             headers: vec![("content-type".into(), "text/xml; charset=utf-8".into())],
             body: data.to_vec(),
         };
-        if let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, &reply) {
+        if let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, "fuzz@contoso.com", &reply) {
             assert_eq!(status, 200, "a photo only comes with 200");
             let _ = inspect(&photo.bytes);
         }
@@ -54,10 +54,10 @@ pub fn check_rest(data: &[u8]) {
         body: body.as_bytes().to_vec(),
     };
     for protocol in [Protocol::Rest, Protocol::Soap] {
-        let result = interpret(protocol, &reply);
+        let result = interpret(protocol, "fuzz@contoso.com", &reply);
         match status {
             404 => assert!(matches!(result, Ok(Outcome::NoPhoto { .. }))),
-            401 => assert_eq!(result.unwrap_err().exit_code(), 4),
+            401 => assert_eq!(result.unwrap_err().exit().code(), 4),
             _ => {}
         }
     }

@@ -77,6 +77,11 @@ impl TlsFront {
         format!("https://127.0.0.1:{}/EWS/Exchange.asmx", self.addr.port())
     }
 
+    /// Where the front listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The test CA's certificate, PEM.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem

@@ -1,12 +1,19 @@
-//! What an HTTP answer to GetUserPhoto means: the decision table of the protocol
-//! notes (§3.1), for the SOAP and the REST form. Pure: status, headers and body in,
-//! an [`Outcome`] or an [`ExchangeError`] out.
+//! EWS GetUserPhoto, in its SOAP form ([`soap`]) and its REST twin ([`rest`]),
+//! and what an HTTP answer to either means: the decision table of the protocol
+//! notes (§3.1). Pure: status, headers and body in, an [`Outcome`] or a
+//! [`ServerError`] out.
+
+pub mod rest;
+pub mod soap;
 
 use std::time::Duration;
 
-use crate::auth::parse_challenges;
-use crate::error::ExchangeError;
-use crate::soap::{self, EwsError, Reply};
+use crate::HttpUrl;
+use crate::auth::challenge::parse_challenges;
+use crate::backend::{Backend, BodyLog, Exchange, Next, Outcome, PhotoRequest, RawPhoto};
+use crate::error::ServerError;
+use crate::http::{HttpReply, HttpRequest, quote_etag};
+use soap::{EwsError, Reply};
 
 /// The two forms of the operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -18,131 +25,93 @@ pub enum Protocol {
     Rest,
 }
 
-/// An HTTP answer, as the transport received it.
-#[derive(Clone, Debug, Default)]
-pub struct HttpReply {
-    /// The status code.
-    pub status: u16,
-    /// Header names lower-cased, in arrival order.
-    pub headers: Vec<(String, String)>,
-    /// The whole body.
-    pub body: Vec<u8>,
+/// The EWS back end: one server, one form of the operation.
+#[derive(Clone, Debug)]
+pub struct Ews {
+    url: HttpUrl,
+    protocol: Protocol,
+    server_version: String,
 }
 
-impl HttpReply {
-    /// The first value of a header, by lower-case name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of a header, by lower-case name.
-    pub fn headers_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The media type without parameters, lower-cased.
-    pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
+impl Ews {
+    /// A back end for the EWS URL; fails on a `RequestServerVersion` the schema
+    /// does not know.
+    pub fn new(url: HttpUrl, protocol: Protocol, server_version: &str) -> Result<Ews, String> {
+        soap::check_server_version(server_version)?;
+        Ok(Ews {
+            url,
+            protocol,
+            server_version: server_version.to_string(),
         })
     }
 
-    fn etag(&self) -> Option<String> {
-        self.header("etag")
-            .map(normalize_etag)
-            .filter(|e| !e.is_empty())
-    }
-
-    fn expires(&self) -> Option<String> {
-        self.header("expires")
-            .map(|v| v.trim().to_string())
-            .filter(|e| !e.is_empty())
-    }
-
-    fn describe_body(&self) -> String {
-        if self.body.is_empty() {
-            return "an empty body".into();
-        }
-        match self.media_type() {
-            Some(kind) => format!("a {kind} body of {} bytes", self.body.len()),
-            None => format!("a body of {} bytes", self.body.len()),
+    /// The request for one photo, in the configured form.
+    pub fn request(&self, photo: &PhotoRequest) -> HttpRequest {
+        let request = match self.protocol {
+            Protocol::Soap => HttpRequest::post(
+                self.url.clone(),
+                soap::request(&photo.email, photo.size, &self.server_version).into_bytes(),
+            )
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", soap::SOAP_ACTION),
+            Protocol::Rest => HttpRequest::get(rest::url(&self.url, &photo.email, photo.size)),
+        };
+        match &photo.if_none_match {
+            Some(etag) => request.header("If-None-Match", quote_etag(etag)),
+            None => request,
         }
     }
 }
 
-/// A photo as the server sent it, before verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawPhoto {
-    /// The image bytes.
-    pub bytes: Vec<u8>,
-    /// The content type the server claimed.
-    pub content_type: Option<String>,
-    /// The ETag, without quotes.
-    pub etag: Option<String>,
-    /// The `Expires` header, as sent (RFC 1123).
-    pub expires: Option<String>,
+impl Backend for Ews {
+    fn begin(&self, photo: &PhotoRequest) -> Box<dyn Exchange> {
+        Box::new(EwsExchange {
+            request: self.request(photo),
+            protocol: self.protocol,
+            email: photo.email.clone(),
+        })
+    }
+
+    fn body_log(&self) -> BodyLog {
+        soap::abbreviate_for_log
+    }
 }
 
-/// What the exchange gave.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// A photo.
-    Photo(RawPhoto),
-    /// The photo still matches the ETag sent in `If-None-Match`.
-    Unchanged {
-        /// The ETag, without quotes.
-        etag: Option<String>,
-        /// The `Expires` header.
-        expires: Option<String>,
-    },
-    /// No photo for this address (or the address is unknown).
-    NoPhoto {
-        /// What the server said, beyond its status.
-        detail: Option<String>,
-    },
+/// One request, one answer.
+struct EwsExchange {
+    request: HttpRequest,
+    protocol: Protocol,
+    email: String,
 }
 
-/// Strips `W/` and quotes: `"abc"` → `abc`.
-///
-/// ```
-/// assert_eq!(ews_photo::exchange::normalize_etag(" W/\"1a2b\" "), "1a2b");
-/// ```
-pub fn normalize_etag(etag: &str) -> String {
-    let etag = etag.trim();
-    let etag = etag.strip_prefix("W/").unwrap_or(etag);
-    etag.trim_matches('"').to_string()
-}
+impl Exchange for EwsExchange {
+    fn request(&self) -> &HttpRequest {
+        &self.request
+    }
 
-/// The `If-None-Match` value for an ETag: quoted, as Exchange sends it.
-///
-/// ```
-/// assert_eq!(ews_photo::exchange::quote_etag("1a2b"), "\"1a2b\"");
-/// assert_eq!(ews_photo::exchange::quote_etag("\"1a2b\""), "\"1a2b\"");
-/// ```
-pub fn quote_etag(etag: &str) -> String {
-    format!("\"{}\"", normalize_etag(etag))
+    fn answer(&mut self, reply: &HttpReply) -> Next {
+        Next::Done(interpret(self.protocol, &self.email, reply))
+    }
 }
 
 /// Interprets an answer of either form.
 ///
+/// `email` is the address asked for, for the messages.
+///
 /// ```
-/// use ews_photo::exchange::{interpret, HttpReply, Outcome, Protocol};
+/// use ews_photo::HttpReply;
+/// use ews_photo::backend::Outcome;
+/// use ews_photo::backend::ews::{interpret, Protocol};
 /// let reply = HttpReply { status: 404, ..Default::default() };
-/// assert!(matches!(interpret(Protocol::Rest, &reply), Ok(Outcome::NoPhoto { .. })));
+/// assert!(matches!(interpret(Protocol::Rest, "a@b.c", &reply), Ok(Outcome::NoPhoto { .. })));
 /// ```
-pub fn interpret(protocol: Protocol, reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+pub fn interpret(
+    protocol: Protocol,
+    email: &str,
+    reply: &HttpReply,
+) -> Result<Outcome, ServerError> {
     match reply.status {
-        401 | 407 => Err(ExchangeError::Unauthorized {
+        401 | 407 => Err(ServerError::Unauthorized {
             status: reply.status,
             offered: parse_challenges(reply.headers_all(if reply.status == 407 {
                 "proxy-authenticate"
@@ -152,29 +121,29 @@ pub fn interpret(protocol: Protocol, reply: &HttpReply) -> Result<Outcome, Excha
             tried: None,
             hint: "check the credentials and --auth".into(),
         }),
-        403 => Err(ExchangeError::Forbidden {
+        403 => Err(ServerError::Forbidden {
             detail: "HTTP 403 Forbidden".into(),
         }),
         // No photo, whatever the body says (Exchange sends a success body with it).
         404 => Ok(Outcome::NoPhoto { detail: None }),
-        503 | 429 => Err(ExchangeError::Busy {
+        503 | 429 => Err(ServerError::Busy {
             code: format!("HTTP {}", reply.status),
             message: None,
             back_off: retry_after(reply),
         }),
-        300..=399 if reply.status != 304 => Err(ExchangeError::Redirect(format!(
+        300..=399 if reply.status != 304 => Err(ServerError::Redirect(format!(
             "the server redirected (HTTP {}) to {}; pass the final EWS URL with --url",
             reply.status,
             reply.header("location").unwrap_or("nowhere")
         ))),
         _ => match protocol {
-            Protocol::Soap => interpret_soap(reply),
-            Protocol::Rest => interpret_rest(reply),
+            Protocol::Soap => interpret_soap(email, reply),
+            Protocol::Rest => interpret_rest(email, reply),
         },
     }
 }
 
-fn interpret_soap(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+fn interpret_soap(email: &str, reply: &HttpReply) -> Result<Outcome, ServerError> {
     let parsed = soap::parse_response(&reply.body);
     match (reply.status, parsed) {
         (
@@ -202,20 +171,20 @@ fn interpret_soap(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
         (200, Ok(Reply::Photo { picture: None, .. })) => Ok(Outcome::NoPhoto {
             detail: Some("the server sent an empty PictureData".into()),
         }),
-        (_, Ok(Reply::Error(error) | Reply::Fault(error))) => from_ews_error(error),
+        (_, Ok(Reply::Error(error) | Reply::Fault(error))) => from_ews_error(email, error),
         (200, Err(err)) => Err(not_soap(reply, err)),
-        (500, Ok(Reply::Photo { .. }) | Err(_)) => Err(ExchangeError::ServerFailure {
+        (500, Ok(Reply::Photo { .. }) | Err(_)) => Err(ServerError::ServerFailure {
             status: 500,
             what: reply.describe_body(),
         }),
-        (status, _) => Err(ExchangeError::UnexpectedStatus {
+        (status, _) => Err(ServerError::UnexpectedStatus {
             status,
             detail: Some(format!("with {}", reply.describe_body())),
         }),
     }
 }
 
-fn interpret_rest(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
+fn interpret_rest(email: &str, reply: &HttpReply) -> Result<Outcome, ServerError> {
     match reply.status {
         200 => {
             let media = reply.media_type();
@@ -234,17 +203,17 @@ fn interpret_rest(reply: &HttpReply) -> Result<Outcome, ExchangeError> {
             expires: reply.expires(),
         }),
         500 => match soap::parse_response(&reply.body) {
-            Ok(Reply::Error(error) | Reply::Fault(error)) => from_ews_error(error),
-            _ => Err(ExchangeError::ServerFailure {
+            Ok(Reply::Error(error) | Reply::Fault(error)) => from_ews_error(email, error),
+            _ => Err(ServerError::ServerFailure {
                 status: 500,
                 what: reply.describe_body(),
             }),
         },
-        400 => Err(ExchangeError::UnexpectedStatus {
+        400 => Err(ServerError::UnexpectedStatus {
             status: 400,
             detail: Some("the server refused the request (is the size valid for this server? HR1024xN and HR1920xN need Exchange 2016 or later)".into()),
         }),
-        status => Err(ExchangeError::UnexpectedStatus {
+        status => Err(ServerError::UnexpectedStatus {
             status,
             detail: Some(format!("with {}", reply.describe_body())),
         }),
@@ -258,24 +227,18 @@ fn is_markup(media: &str) -> bool {
         || media == "application/xml"
 }
 
-fn not_soap(reply: &HttpReply, err: soap::ParseError) -> ExchangeError {
-    if reply.media_type().as_deref() == Some("text/html") || looks_like_html(&reply.body) {
-        ExchangeError::Malformed(
+fn not_soap(reply: &HttpReply, err: soap::ParseError) -> ServerError {
+    if reply.looks_like_html() {
+        ServerError::Malformed(
             "the server sent an HTML page instead of a photo answer (a sign-in page from a reverse proxy? check --url points at /EWS/Exchange.asmx)".into(),
         )
     } else {
-        ExchangeError::Malformed(err.to_string())
+        ServerError::Malformed(err.to_string())
     }
 }
 
-fn looks_like_html(body: &[u8]) -> bool {
-    let start = &body[..body.len().min(512)];
-    let start = String::from_utf8_lossy(start).to_ascii_lowercase();
-    start.contains("<html") || start.contains("<!doctype html")
-}
-
 /// Maps an EWS response code to an outcome or an error.
-fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
+fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> {
     let EwsError {
         code,
         message,
@@ -290,7 +253,7 @@ fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
         "ErrorServerBusy"
         | "ErrorExceededConnectionCount"
         | "ErrorTooManyObjectsOpened"
-        | "ErrorExceededSubscriptionCount" => Err(ExchangeError::Busy {
+        | "ErrorExceededSubscriptionCount" => Err(ServerError::Busy {
             code,
             message,
             back_off,
@@ -298,7 +261,7 @@ fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
         "ErrorInternalServerError" | "ErrorInternalServerTransientError"
             if back_off.is_some() || mentions("ErrorServerBusy") =>
         {
-            Err(ExchangeError::Busy {
+            Err(ServerError::Busy {
                 code,
                 message,
                 back_off,
@@ -308,7 +271,7 @@ fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
         | "ErrorImpersonateUserDenied"
         | "ErrorImpersonationDenied"
         | "ErrorInvalidExchangeImpersonationHeaderData"
-        | "ErrorUnauthorized" => Err(ExchangeError::Forbidden {
+        | "ErrorUnauthorized" => Err(ServerError::Forbidden {
             detail: match message {
                 Some(m) => format!("{code}: {m}"),
                 None => code,
@@ -319,11 +282,11 @@ fn from_ews_error(error: EwsError) -> Result<Outcome, ExchangeError> {
                 detail: Some(format!("{code}: the server does not know this mailbox")),
             })
         }
-        "ErrorInvalidSmtpAddress" => Err(ExchangeError::InvalidAddress {
-            email: String::new(),
+        "ErrorInvalidSmtpAddress" => Err(ServerError::InvalidAddress {
+            email: email.to_string(),
             code,
         }),
-        _ => Err(ExchangeError::Refused { code, message }),
+        _ => Err(ServerError::Refused { code, message }),
     }
 }
 
@@ -365,7 +328,7 @@ mod tests {
             ],
             SUCCESS,
         );
-        let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, &r) else {
+        let Ok(Outcome::Photo(photo)) = interpret(Protocol::Soap, "u@contoso.com", &r) else {
             panic!()
         };
         assert_eq!(photo.bytes, [0xff, 0xd8, 0xff, 0xe0]);
@@ -381,7 +344,7 @@ mod tests {
     fn soap_unchanged_is_200_has_changed_false() {
         let r = reply(200, &[("etag", "\"abc\"")], UNCHANGED);
         assert_eq!(
-            interpret(Protocol::Soap, &r).unwrap(),
+            interpret(Protocol::Soap, "u@contoso.com", &r).unwrap(),
             Outcome::Unchanged {
                 etag: Some("abc".into()),
                 expires: None
@@ -395,7 +358,7 @@ mod tests {
             for protocol in [Protocol::Soap, Protocol::Rest] {
                 let r = reply(404, &[], body);
                 assert!(matches!(
-                    interpret(protocol, &r),
+                    interpret(protocol, "u@contoso.com", &r),
                     Ok(Outcome::NoPhoto { .. })
                 ));
             }
@@ -406,7 +369,7 @@ mod tests {
     fn soap_200_with_empty_picture_is_no_photo() {
         let r = reply(200, &[], NO_PICTURE);
         assert!(matches!(
-            interpret(Protocol::Soap, &r),
+            interpret(Protocol::Soap, "u@contoso.com", &r),
             Ok(Outcome::NoPhoto { .. })
         ));
     }
@@ -415,33 +378,43 @@ mod tests {
     fn status_500_empty_or_html_is_server_failure() {
         for body in ["", "<html>Runtime Error</html>", "oops"] {
             for protocol in [Protocol::Soap, Protocol::Rest] {
-                let err = interpret(protocol, &reply(500, &[], body)).unwrap_err();
+                let err = interpret(protocol, "u@contoso.com", &reply(500, &[], body)).unwrap_err();
                 assert!(
-                    matches!(err, ExchangeError::ServerFailure { status: 500, .. }),
+                    matches!(err, ServerError::ServerFailure { status: 500, .. }),
                     "{err}"
                 );
-                assert_eq!(err.exit_code(), 1);
+                assert_eq!(err.exit().code(), 1);
             }
         }
     }
 
     #[test]
     fn status_500_fault_is_decoded() {
-        let err = interpret(Protocol::Soap, &reply(500, &[], BUSY_FAULT)).unwrap_err();
-        let ExchangeError::Busy { code, back_off, .. } = &err else {
+        let err = interpret(
+            Protocol::Soap,
+            "u@contoso.com",
+            &reply(500, &[], BUSY_FAULT),
+        )
+        .unwrap_err();
+        let ServerError::Busy { code, back_off, .. } = &err else {
             panic!("{err:?}")
         };
         assert_eq!(code, "ErrorServerBusy");
         assert_eq!(*back_off, Some(Duration::from_millis(1500)));
-        assert_eq!(err.exit_code(), 5);
+        assert_eq!(err.exit().code(), 5);
     }
 
     #[test]
     fn status_503_is_busy_with_retry_after() {
         for protocol in [Protocol::Soap, Protocol::Rest] {
-            let err = interpret(protocol, &reply(503, &[("retry-after", "7")], "")).unwrap_err();
+            let err = interpret(
+                protocol,
+                "u@contoso.com",
+                &reply(503, &[("retry-after", "7")], ""),
+            )
+            .unwrap_err();
             assert!(
-                matches!(err, ExchangeError::Busy { back_off: Some(d), .. } if d == Duration::from_secs(7))
+                matches!(err, ServerError::Busy { back_off: Some(d), .. } if d == Duration::from_secs(7))
             );
         }
     }
@@ -457,21 +430,22 @@ mod tests {
             ],
             "<html>401</html>",
         );
-        let err = interpret(Protocol::Soap, &r).unwrap_err();
-        let ExchangeError::Unauthorized { offered, .. } = &err else {
+        let err = interpret(Protocol::Soap, "u@contoso.com", &r).unwrap_err();
+        let ServerError::Unauthorized { offered, .. } = &err else {
             panic!()
         };
         assert_eq!(offered.len(), 3);
         assert!(err.to_string().contains("Negotiate, NTLM, Basic"), "{err}");
-        assert_eq!(err.exit_code(), 4);
+        assert_eq!(err.exit().code(), 4);
     }
 
     #[test]
     fn status_403_is_auth() {
         assert_eq!(
-            interpret(Protocol::Rest, &reply(403, &[], ""))
+            interpret(Protocol::Rest, "u@contoso.com", &reply(403, &[], ""))
                 .unwrap_err()
-                .exit_code(),
+                .exit()
+                .code(),
             4
         );
     }
@@ -483,10 +457,14 @@ mod tests {
                 r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Error" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><MessageText>m</MessageText><ResponseCode>{code}</ResponseCode></GetUserPhotoResponse></s:Body></s:Envelope>"#
             )
         };
-        let exit = |code: &str| match interpret(Protocol::Soap, &reply(200, &[], &body(code))) {
+        let exit = |code: &str| match interpret(
+            Protocol::Soap,
+            "u@contoso.com",
+            &reply(200, &[], &body(code)),
+        ) {
             Ok(Outcome::NoPhoto { .. }) => 3,
             Ok(other) => panic!("{other:?}"),
-            Err(e) => e.exit_code(),
+            Err(e) => e.exit().code(),
         };
         assert_eq!(exit("ErrorServerBusy"), 5);
         assert_eq!(exit("ErrorExceededConnectionCount"), 5);
@@ -505,7 +483,7 @@ mod tests {
                 &[("content-type", "text/html; charset=utf-8")],
                 "<!DOCTYPE html><html><body>Sign in</body></html>",
             );
-            let err = interpret(protocol, &r).unwrap_err();
+            let err = interpret(protocol, "u@contoso.com", &r).unwrap_err();
             assert!(err.to_string().contains("HTML page"), "{err}");
         }
     }
@@ -517,19 +495,24 @@ mod tests {
             &[("content-type", "image/jpeg"), ("etag", "\"e1\"")],
             "\u{1}bytes",
         );
-        let Ok(Outcome::Photo(p)) = interpret(Protocol::Rest, &photo) else {
+        let Ok(Outcome::Photo(p)) = interpret(Protocol::Rest, "u@contoso.com", &photo) else {
             panic!()
         };
         assert_eq!(p.etag.as_deref(), Some("e1"));
         assert_eq!(p.content_type.as_deref(), Some("image/jpeg"));
         assert!(matches!(
-            interpret(Protocol::Rest, &reply(304, &[("etag", "\"e1\"")], "")),
+            interpret(
+                Protocol::Rest,
+                "u@contoso.com",
+                &reply(304, &[("etag", "\"e1\"")], "")
+            ),
             Ok(Outcome::Unchanged { .. })
         ));
         assert_eq!(
-            interpret(Protocol::Rest, &reply(400, &[], ""))
+            interpret(Protocol::Rest, "u@contoso.com", &reply(400, &[], ""))
                 .unwrap_err()
-                .exit_code(),
+                .exit()
+                .code(),
             1
         );
     }
@@ -538,6 +521,7 @@ mod tests {
     fn redirects_are_reported_with_their_target() {
         let err = interpret(
             Protocol::Soap,
+            "u@contoso.com",
             &reply(302, &[("location", "https://other/EWS/Exchange.asmx")], ""),
         )
         .unwrap_err();

@@ -17,8 +17,6 @@ pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const NS_MESSAGES: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 /// EWS types namespace (`t:`).
 pub const NS_TYPES: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
-/// EWS errors namespace (`e:`, in fault details).
-pub const NS_ERRORS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
 /// The SOAPAction the WSDL binding names for GetUserPhoto.
 pub const SOAP_ACTION: &str =
     "\"http://schemas.microsoft.com/exchange/services/2006/messages/GetUserPhoto\"";
@@ -46,10 +44,10 @@ pub const SERVER_VERSIONS: [&str; 12] = [
 /// Checks a `--server-version` value against the schema's enumeration.
 ///
 /// ```
-/// assert!(ews_photo::soap::check_server_version("Exchange2016").is_ok());
+/// assert!(ews_photo::backend::ews::soap::check_server_version("Exchange2016").is_ok());
 /// // Exchange Online reports V2018_01_08, but the published schema stops at V2017_07_11.
-/// assert!(ews_photo::soap::check_server_version("V2018_01_08").is_err());
-/// assert!(ews_photo::soap::check_server_version("Exchange2013 ").is_err());
+/// assert!(ews_photo::backend::ews::soap::check_server_version("V2018_01_08").is_err());
+/// assert!(ews_photo::backend::ews::soap::check_server_version("Exchange2013 ").is_err());
 /// ```
 pub fn check_server_version(version: &str) -> Result<(), String> {
     if SERVER_VERSIONS.contains(&version) {
@@ -65,7 +63,8 @@ pub fn check_server_version(version: &str) -> Result<(), String> {
 /// Builds the GetUserPhoto request envelope.
 ///
 /// ```
-/// use ews_photo::{soap, PhotoSize};
+/// use ews_photo::PhotoSize;
+/// use ews_photo::backend::ews::soap;
 /// let body = soap::request("a&b@contoso.com", PhotoSize::Hr240, "Exchange2013");
 /// assert!(body.contains("<m:Email>a&amp;b@contoso.com</m:Email>"));
 /// assert!(body.contains("<m:SizeRequested>HR240x240</m:SizeRequested>"));
@@ -163,7 +162,7 @@ const NODES_LIMIT: u32 = 10_000;
 /// Parses a GetUserPhoto SOAP response.
 ///
 /// ```
-/// use ews_photo::soap::{parse_response, Reply};
+/// use ews_photo::backend::ews::soap::{parse_response, Reply};
 /// let xml = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
 ///   <GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages">
 ///     <ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged>
@@ -377,6 +376,40 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, ParseError> {
     BASE64
         .decode(&compact)
         .map_err(|e| ParseError::BadPicture(e.to_string()))
+}
+
+/// A body for `-vv` logs: long `PictureData` shortened to its first
+/// characters and its length, so a log shows the answer's shape, not kilobytes
+/// of base64.
+///
+/// ```
+/// use ews_photo::backend::ews::soap::abbreviate_for_log;
+/// let body = format!("<m:PictureData>{}</m:PictureData>", "A".repeat(1000));
+/// assert!(abbreviate_for_log(body.as_bytes(), None).contains("…[1000 characters of base64]</m:PictureData>"));
+/// ```
+pub fn abbreviate_for_log(body: &[u8], media_type: Option<&str>) -> String {
+    let text = match std::str::from_utf8(body) {
+        Ok(text) if !text.contains('\0') => text,
+        _ => return crate::http::abbreviate_body(body, media_type),
+    };
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut rest = text;
+    while let Some(start) = rest.find("PictureData>") {
+        let open_end = start + "PictureData>".len();
+        out.push_str(&rest[..open_end]);
+        rest = &rest[open_end..];
+        let end = rest.find('<').unwrap_or(rest.len());
+        let data = &rest[..end];
+        if data.len() > 64 && data.is_char_boundary(32) {
+            out.push_str(&data[..32]);
+            out.push_str(&format!("…[{} characters of base64]", data.len()));
+        } else {
+            out.push_str(data);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    crate::http::abbreviate_body(out.as_bytes(), media_type)
 }
 
 #[cfg(test)]

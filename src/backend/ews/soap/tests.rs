@@ -446,3 +446,19 @@ fn davmail_capture_cut_inside_message_xml_is_not_xml() {
         Err(ParseError::NotXml(_))
     ));
 }
+
+#[test]
+fn picture_data_is_shortened_in_logs() {
+    let data = "A".repeat(1000);
+    let body = format!("<m:PictureData>{data}</m:PictureData><x/>");
+    let shown = abbreviate_for_log(body.as_bytes(), Some("text/xml"));
+    assert!(
+        shown.contains("…[1000 characters of base64]</m:PictureData><x/>"),
+        "{shown}"
+    );
+    assert!(shown.len() < 200);
+    assert_eq!(
+        abbreviate_for_log(&[0xff, 0xd8, 0, 0], Some("image/jpeg")),
+        "[4 bytes of image/jpeg]"
+    );
+}

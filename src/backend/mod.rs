@@ -1,0 +1,104 @@
+//! The ways to reach photos, behind one interface: EWS in its SOAP and REST
+//! forms today ([`ews`]), Microsoft Graph next.
+//!
+//! A [`Backend`] is pure: it builds the HTTP request for a photo and says what
+//! each answer means. Authentication legs, redirects, retries and the
+//! connection are the [`Client`](crate::Client)'s; a back end never does I/O,
+//! so every answer shape a server has been seen to give is a unit test.
+
+pub mod ews;
+
+use crate::PhotoSize;
+use crate::error::ServerError;
+use crate::http::{HttpReply, HttpRequest};
+
+/// One photo to fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhotoRequest {
+    /// The user's SMTP address.
+    pub email: String,
+    /// The size asked for (the server may send a smaller one).
+    pub size: PhotoSize,
+    /// An ETag from an earlier fetch: an unchanged photo is not sent again.
+    pub if_none_match: Option<String>,
+}
+
+/// A photo as the server sent it, before verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPhoto {
+    /// The image bytes.
+    pub bytes: Vec<u8>,
+    /// The content type the server claimed.
+    pub content_type: Option<String>,
+    /// The ETag, without quotes.
+    pub etag: Option<String>,
+    /// The `Expires` header, as sent (RFC 1123).
+    pub expires: Option<String>,
+}
+
+/// What asking for one photo gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A photo.
+    Photo(RawPhoto),
+    /// The photo still matches the ETag sent in `If-None-Match`.
+    Unchanged {
+        /// The ETag, without quotes.
+        etag: Option<String>,
+        /// The `Expires` header.
+        expires: Option<String>,
+    },
+    /// No photo for this address (or the address is unknown).
+    NoPhoto {
+        /// What the server said, beyond its status.
+        detail: Option<String>,
+    },
+}
+
+/// What the client does after an answer.
+#[derive(Debug)]
+pub enum Next {
+    /// The photo's outcome is known.
+    Done(Result<Outcome, ServerError>),
+    /// Send [`Exchange::request`] (which has changed) and come back.
+    Again,
+}
+
+/// The conversation about one photo: usually one request and its answer, but a
+/// back end may need more (look the user up first, then fetch the photo).
+pub trait Exchange: Send {
+    /// The request to send now. The client adds authentication and may resend
+    /// it (authentication legs, redirects on the same server).
+    fn request(&self) -> &HttpRequest;
+
+    /// What an answer means. 401s and followed redirects never reach here.
+    fn answer(&mut self, reply: &HttpReply) -> Next;
+}
+
+/// Formats a body for `-vv` logs; the media type helps with binary data.
+pub type BodyLog = fn(&[u8], Option<&str>) -> String;
+
+/// A way to reach photos.
+///
+/// ```
+/// use ews_photo::backend::{Backend, Next, Outcome, PhotoRequest};
+/// use ews_photo::backend::ews::{Ews, Protocol};
+/// use ews_photo::{HttpReply, HttpUrl, PhotoSize};
+///
+/// let ews = Ews::new(HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx")?, Protocol::Rest, "Exchange2013")?;
+/// let photo = PhotoRequest { email: "alice@contoso.com".into(), size: PhotoSize::Hr96, if_none_match: None };
+/// let mut exchange = ews.begin(&photo);
+/// assert!(exchange.request().url.as_str().ends_with("/s/GetUserPhoto?email=alice%40contoso.com&size=HR96x96"));
+/// let reply = HttpReply { status: 404, ..Default::default() };
+/// assert!(matches!(exchange.answer(&reply), Next::Done(Ok(Outcome::NoPhoto { .. }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Backend: Send + Sync {
+    /// Starts the conversation about one photo.
+    fn begin(&self, photo: &PhotoRequest) -> Box<dyn Exchange>;
+
+    /// How bodies are shown in `-vv` logs (e.g. SOAP picture data shortened).
+    fn body_log(&self) -> BodyLog {
+        crate::http::abbreviate_body
+    }
+}

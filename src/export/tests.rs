@@ -1,0 +1,255 @@
+//! The engine on its own: the feed, de-duplication, whether a manifest entry
+//! still fits, what may be deleted, and whole runs against the stand-in, in
+//! process (two runs in one process must not share a stop).
+
+use std::io::Cursor;
+use std::sync::mpsc;
+
+use super::feed::AddressFeed;
+use super::input::Entries;
+use super::*;
+use crate::{HttpUrl, Service};
+
+fn settings(dir: &Path, name: &str) -> RunSettings {
+    RunSettings {
+        dir: dir.to_path_buf(),
+        template: Template::parse(name).unwrap(),
+        size: PhotoSize::Hr96,
+        format: None,
+        sync: true,
+        prune: true,
+        skip_existing: false,
+        default_ext: "jpg",
+    }
+}
+
+fn state(manifest: Manifest) -> RunState {
+    RunState {
+        stop: Stop::default(),
+        abort: AtomicBool::new(false),
+        writes: RwLock::new(()),
+        manifest: Mutex::new(manifest),
+        pause_until: Mutex::new(None),
+        warmed: (Mutex::new(false), Condvar::new()),
+    }
+}
+
+fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
+    manifest::Entry {
+        email: email.into(),
+        file: file.into(),
+        size: "HR96x96".into(),
+        name: name.map(str::to_string),
+        etag: Some("e1".into()),
+        fetched: "2026-12-01T00:00:00Z".into(),
+    }
+}
+
+fn feed(text: &str) -> AddressFeed {
+    AddressFeed::new(
+        Entries::new(
+            Box::new(Cursor::new(text.as_bytes().to_vec())),
+            "list".into(),
+            None,
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bob@contoso.com.jpg"), b"old").unwrap();
+    let mut manifest = Manifest::load(dir.path()).0;
+    manifest.set(&entry("bob@contoso.com", "bob@contoso.com.jpg", None));
+    // An entry whose file is gone is not trusted.
+    manifest.set(&entry("carol@contoso.com", "carol@contoso.com.jpg", None));
+    // Nor one that names something outside a plain file name.
+    manifest.set(&entry("dave@contoso.com", "../dave.jpg", None));
+    let state = state(manifest);
+    let settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    let (tx, rx) = mpsc::sync_channel(16);
+    let mut feed = feed(
+        "alice@contoso.com\nnot an address\nALICE@contoso.com\nbob@contoso.com\ncarol@contoso.com\nsmtp:dave@contoso.com\n",
+    );
+    let mut jobs = Vec::new();
+    while let Some(job) = feed.next_job(&state, &settings, &tx) {
+        jobs.push(job);
+    }
+    let emails: Vec<&str> = jobs.iter().map(|j| j.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        [
+            "alice@contoso.com",
+            "bob@contoso.com",
+            "carol@contoso.com",
+            "dave@contoso.com"
+        ]
+    );
+    assert_eq!(
+        jobs.iter().map(|j| j.line).collect::<Vec<_>>(),
+        [1, 4, 5, 6]
+    );
+    // Only bob's entry is trusted, and its ETag goes out.
+    assert_eq!(jobs[1].if_none_match.as_deref(), Some("e1"));
+    assert!(
+        jobs.iter()
+            .filter(|j| j.email != "bob@contoso.com")
+            .all(|j| j.previous.is_none())
+    );
+    // The malformed line became a failed record with its line number.
+    let Ok(Msg::Finished(finished)) = rx.try_recv() else {
+        panic!("a record for the malformed line")
+    };
+    assert_eq!(finished.record.line, Some(2));
+    assert_eq!(finished.record.status, Status::Failed);
+    assert_eq!(finished.record.exit_code, 2);
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn skip_existing_sends_a_record_instead_of_a_job() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a@b.c.jpg"), b"x").unwrap();
+    let state = state(Manifest::default());
+    let mut settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    settings.skip_existing = true;
+    let (tx, rx) = mpsc::sync_channel(4);
+    let mut feed = feed("a@b.c\nd@e.f\n");
+    assert_eq!(
+        feed.next_job(&state, &settings, &tx).unwrap().email,
+        "d@e.f"
+    );
+    let Ok(Msg::Finished(skipped)) = rx.try_recv() else {
+        panic!()
+    };
+    assert_eq!(skipped.record.status, Status::Skipped);
+}
+
+#[test]
+fn an_entry_still_fits_only_for_the_same_size_format_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = settings(dir.path(), DEFAULT_TEMPLATE);
+    let e = entry("Alice@contoso.com", "Alice@contoso.com.jpg", None);
+    assert!(plain.still_fits("Alice@contoso.com", &e));
+    let mut other_size = settings(dir.path(), DEFAULT_TEMPLATE);
+    other_size.size = PhotoSize::Hr240;
+    assert!(!other_size.still_fits("Alice@contoso.com", &e));
+    let mut png = settings(dir.path(), DEFAULT_TEMPLATE);
+    png.format = Some(Format::Png);
+    assert!(!png.still_fits("Alice@contoso.com", &e));
+    assert!(!settings(dir.path(), "{local}.{ext}").still_fits("Alice@contoso.com", &e));
+}
+
+#[test]
+fn only_a_file_a_template_made_for_the_address_may_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = settings(dir.path(), "{local}.{ext}");
+    // Made by this run's template, or by the one the entry records.
+    assert!(now.made_for(
+        "alice@contoso.com",
+        &entry("alice@contoso.com", "alice.png", None)
+    ));
+    assert!(now.made_for(
+        "alice@contoso.com",
+        &entry("alice@contoso.com", "alice@contoso.com.jpg", None)
+    ));
+    assert!(now.made_for(
+        "alice@contoso.com",
+        &entry(
+            "alice@contoso.com",
+            "x-alice-HR96x96.jpg",
+            Some("x-{local}-{size}.{ext}")
+        )
+    ));
+    // An edited manifest pointing at another file in the folder.
+    for file in ["report.csv", "bob.jpg", "alice", ".ews-photo-manifest.json"] {
+        assert!(
+            !now.made_for("alice@contoso.com", &entry("alice@contoso.com", file, None)),
+            "{file}"
+        );
+    }
+    // A recorded template must still render this address.
+    assert!(!now.made_for(
+        "alice@contoso.com",
+        &entry("alice@contoso.com", "victim.jpg", Some("victim.jpg"))
+    ));
+}
+
+fn config(server: &ews_standin::StandIn) -> ClientConfig {
+    ClientConfig::new(Service::ews(HttpUrl::parse(&server.url()).unwrap()))
+}
+
+#[test]
+fn whole_runs_in_one_process_report_every_address() {
+    let server = ews_standin::StandIn::start(ews_standin::Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("users.txt");
+    std::fs::write(
+        &list,
+        "a@contoso.com\nnophoto@contoso.com\nA@contoso.com\nbad\n",
+    )
+    .unwrap();
+    let mut options = ExportOptions::new(&list, dir.path().join("photos"));
+    options.jobs = 2;
+    options.sync = true;
+    let mut statuses = Vec::new();
+    let mut started = None;
+    let summary = run(
+        &config(&server),
+        &options,
+        &Stop::default(),
+        &mut |event| match event {
+            Event::Started { total } => started = Some(total),
+            Event::Record { record, .. } => statuses.push((record.email.clone(), record.status)),
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert_eq!(started, Some(3));
+    assert_eq!((summary.total, summary.duplicates), (3, 1));
+    assert_eq!(
+        summary.counts,
+        Counts {
+            fetched: 1,
+            no_photo: 1,
+            failed: 1,
+            ..Counts::default()
+        }
+    );
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        statuses,
+        [
+            ("a@contoso.com".to_string(), Status::Fetched),
+            ("bad".to_string(), Status::Failed),
+            ("nophoto@contoso.com".to_string(), Status::NoPhoto),
+        ]
+    );
+    assert!(matches!(
+        summary.into_result(),
+        Err(Error::SomeFailed { failed: 1, .. })
+    ));
+    // A second run: the ETag matches, nothing is written; the first run's
+    // stop does not leak into it.
+    let summary = run(&config(&server), &options, &Stop::default(), &mut |_| {}).unwrap();
+    assert_eq!(summary.counts.unchanged, 1);
+    assert!(!summary.interrupted);
+}
+
+#[test]
+fn a_stop_asked_before_the_start_fetches_nothing() {
+    let server = ews_standin::StandIn::start(ews_standin::Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("users.txt");
+    std::fs::write(&list, "a@contoso.com\nb@contoso.com\n").unwrap();
+    let stop = Stop::default();
+    assert!(stop.request());
+    assert!(!stop.request(), "only the first request counts");
+    let options = ExportOptions::new(&list, dir.path().join("photos"));
+    let summary = run(&config(&server), &options, &stop, &mut |_| {}).unwrap();
+    assert!(summary.interrupted);
+    assert_eq!(summary.counts.done(), 0);
+    assert!(server.requests().is_empty());
+    assert!(matches!(summary.into_result(), Err(Error::Interrupted)));
+}

@@ -1,0 +1,220 @@
+//! One worker: takes addresses from the feed, fetches, writes, and sends what
+//! happened to the collector.
+
+use std::sync::Mutex;
+use std::sync::mpsc::SyncSender;
+
+use super::feed::{AddressFeed, Job};
+use super::{Finished, ManifestChange, Msg, RunSettings, RunState, manifest};
+use crate::backend::{Outcome, PhotoRequest};
+use crate::client::Client;
+use crate::error::{Error, Exit};
+use crate::output;
+use crate::photo::{self, PhotoError};
+use crate::record::{Record, Status};
+
+pub(super) fn work(
+    index: usize,
+    mut client: Client,
+    feed: &Mutex<AddressFeed>,
+    tx: &SyncSender<Msg>,
+    state: &RunState,
+    settings: &RunSettings,
+) {
+    // Let the first answer through alone: a wrong password then costs one
+    // request, not one per worker.
+    if index > 0 {
+        state.wait_warmed();
+    }
+    let mut first = index == 0;
+    loop {
+        if state.stopping() {
+            break;
+        }
+        let next = feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_job(state, settings, tx);
+        let Some(job) = next else {
+            break;
+        };
+        if state.stopping() {
+            break;
+        }
+        let finished = fetch_one(&mut client, &job, state, settings, tx);
+        if first {
+            first = false;
+            if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
+                state.set_warmed();
+            }
+        }
+        let Some(finished) = finished else {
+            break;
+        };
+        let stop = finished.fatal.is_some();
+        if tx.send(Msg::Finished(Box::new(finished))).is_err() || stop {
+            break;
+        }
+    }
+    if index == 0 {
+        state.set_warmed();
+    }
+}
+
+fn record(job: &Job, status: Status) -> Record {
+    let mut record = Record::new(job.email.clone(), status);
+    record.line = Some(job.line);
+    record
+}
+
+/// Fetches and writes one photo. `None` when interrupted before writing (the
+/// address is left for the next run).
+fn fetch_one(
+    client: &mut Client,
+    job: &Job,
+    state: &RunState,
+    settings: &RunSettings,
+    tx: &SyncSender<Msg>,
+) -> Option<Finished> {
+    let request = PhotoRequest {
+        email: job.email.clone(),
+        size: settings.size,
+        if_none_match: job.if_none_match.clone(),
+    };
+    let failed = |err: Error| {
+        let mut record = Record::failed(job.email.clone(), &err);
+        record.line = Some(job.line);
+        Finished {
+            record,
+            change: None,
+            fatal: (err.exit() == Exit::Auth).then_some(err),
+        }
+    };
+    let raw = match client.fetch(&request) {
+        Ok(Outcome::Photo(raw)) => raw,
+        Ok(Outcome::Unchanged { etag, expires }) => {
+            let previous = job.previous.as_ref();
+            let mut record = record(job, Status::Unchanged);
+            record.path = previous.map(|p| settings.dir.join(&p.file).display().to_string());
+            record.etag = etag.or_else(|| previous.and_then(|p| p.etag.clone()));
+            record.expires = expires;
+            return Some(Finished::of(record));
+        }
+        Ok(Outcome::NoPhoto { detail }) => return Some(no_photo(job, state, settings, detail)),
+        Err(err) => return Some(failed(err)),
+    };
+    let prepared = match photo::prepare(raw.bytes, raw.content_type.as_deref(), settings.format) {
+        Ok(prepared) => prepared,
+        Err(err @ PhotoError::Placeholder) => {
+            return Some(no_photo(job, state, settings, Some(err.to_string())));
+        }
+        Err(err) => return Some(failed(err.into())),
+    };
+    if let Some(warning) = prepared.mislabel_warning(&job.email) {
+        let _ = tx.send(Msg::Warning(warning));
+    }
+    let name = settings
+        .template
+        .render(&job.email, settings.size, prepared.format.extension());
+    let path = settings.dir.join(&name);
+    {
+        let _writing = state.writes.read().unwrap_or_else(|e| e.into_inner());
+        if state.interrupted() {
+            return None;
+        }
+        if let Err(err) = output::write_atomic(&path, &prepared.bytes, true) {
+            return Some(failed(err.into()));
+        }
+    }
+    // The name or format changed: the old file goes, if it is one this
+    // address's template made.
+    if let Some(previous) = &job.previous
+        && previous.file != name
+    {
+        if settings.made_for(&job.email, previous) {
+            let _ = std::fs::remove_file(settings.dir.join(&previous.file));
+        } else {
+            let _ = tx.send(Msg::Warning(not_made_for(job, &previous.file, "replace")));
+        }
+    }
+    let mut record = record(job, Status::Fetched);
+    record.path = Some(path.display().to_string());
+    record.bytes = Some(prepared.bytes.len() as u64);
+    record.content_type = Some(prepared.format.mime().to_string());
+    record.width = Some(prepared.info.width);
+    record.height = Some(prepared.info.height);
+    record.etag = raw.etag.clone();
+    record.expires = raw.expires;
+    let change = ManifestChange::Set(manifest::Entry {
+        email: job.email.clone(),
+        file: name,
+        size: settings.size.code().to_string(),
+        name: Some(settings.template.text().to_string()),
+        etag: raw.etag,
+        fetched: manifest::now_rfc3339(),
+    });
+    Some(Finished {
+        record,
+        change: Some(change),
+        fatal: None,
+    })
+}
+
+fn not_made_for(job: &Job, file: &str, what: &str) -> String {
+    format!(
+        "{}: kept {file}: the manifest names it for this address, but no --name template of this address gives that name, so it was not written by ews-photo for it (an edited manifest?); delete it yourself if it is stale (the {what} went ahead without it)",
+        job.email
+    )
+}
+
+/// The user has no photo. With --sync, a photo that disappeared is reported,
+/// and its file deleted with --prune.
+fn no_photo(
+    job: &Job,
+    state: &RunState,
+    settings: &RunSettings,
+    detail: Option<String>,
+) -> Finished {
+    let mut record = record(job, Status::NoPhoto);
+    record.error = detail;
+    let Some(previous) = &job.previous else {
+        return Finished::of(record);
+    };
+    let path = settings.dir.join(&previous.file);
+    if !settings.prune {
+        record.path = Some(path.display().to_string());
+        record.error = Some(format!(
+            "the photo was removed on the server; kept {} (pass --prune to delete it)",
+            path.display()
+        ));
+        return Finished::of(record);
+    }
+    if !settings.made_for(&job.email, previous) {
+        record.path = Some(path.display().to_string());
+        record.error = Some(not_made_for(job, &previous.file, "prune"));
+        return Finished::of(record);
+    }
+    let _writing = state.writes.read().unwrap_or_else(|e| e.into_inner());
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            record.error = Some(format!(
+                "the photo was removed on the server; deleted {} (--prune)",
+                path.display()
+            ));
+            Finished {
+                record,
+                change: Some(ManifestChange::Remove(job.email.clone())),
+                fatal: None,
+            }
+        }
+        Err(e) => {
+            record.status = Status::Failed;
+            record.exit_code = Exit::Failure.code();
+            record.error = Some(format!(
+                "the photo was removed on the server, but {} could not be deleted: {e}",
+                path.display()
+            ));
+            Finished::of(record)
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! HTTP requests and replies as plain data: what the back ends build and
+//! interpret, and what the transport sends and receives.
+
+use crate::{HttpUrl, Secret};
+
+/// The methods the tool uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One HTTP request.
+///
+/// ```
+/// use ews_photo::{HttpRequest, HttpUrl};
+/// let url = HttpUrl::parse("https://graph.microsoft.com/v1.0/users/a@b.c/photo").unwrap();
+/// let request = HttpRequest::get(url).header("Accept", "application/json");
+/// assert_eq!(request.headers, [("Accept", "application/json".to_string())]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// Where to.
+    pub url: HttpUrl,
+    /// Headers other than `Authorization`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The `Authorization` value, kept apart so that logs can redact it.
+    pub authorization: Option<Secret>,
+    /// The body of a `POST`.
+    pub body: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    /// A `GET` without headers.
+    pub fn get(url: HttpUrl) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url,
+            headers: Vec::new(),
+            authorization: None,
+            body: None,
+        }
+    }
+
+    /// A `POST` of `body`.
+    pub fn post(url: HttpUrl, body: Vec<u8>) -> HttpRequest {
+        HttpRequest {
+            method: Method::Post,
+            body: Some(body),
+            ..HttpRequest::get(url)
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> HttpRequest {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// An HTTP answer, as the transport received it.
+#[derive(Clone, Debug, Default)]
+pub struct HttpReply {
+    /// The status code, e.g. 200 or 401.
+    pub status: u16,
+    /// Header names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, by lower-case name.
+    pub fn headers_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The media type without parameters, lower-cased.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The `ETag`, without quotes or `W/`.
+    pub fn etag(&self) -> Option<String> {
+        self.header("etag")
+            .map(normalize_etag)
+            .filter(|e| !e.is_empty())
+    }
+
+    /// The `Expires` header, as sent.
+    pub fn expires(&self) -> Option<String> {
+        self.header("expires")
+            .map(|v| v.trim().to_string())
+            .filter(|e| !e.is_empty())
+    }
+
+    /// "an empty body", "a text/html body of 120 bytes": for messages.
+    pub fn describe_body(&self) -> String {
+        if self.body.is_empty() {
+            return "an empty body".into();
+        }
+        match self.media_type() {
+            Some(kind) => format!("a {kind} body of {} bytes", self.body.len()),
+            None => format!("a body of {} bytes", self.body.len()),
+        }
+    }
+
+    /// True when the body starts like an HTML page (a sign-in page from a
+    /// reverse proxy, an IIS error page).
+    pub fn looks_like_html(&self) -> bool {
+        if self.media_type().as_deref() == Some("text/html") {
+            return true;
+        }
+        let start = &self.body[..self.body.len().min(512)];
+        let start = String::from_utf8_lossy(start).to_ascii_lowercase();
+        start.contains("<html") || start.contains("<!doctype html")
+    }
+}
+
+/// Strips `W/` and quotes: `"abc"` → `abc`.
+///
+/// ```
+/// assert_eq!(ews_photo::http::normalize_etag(" W/\"1a2b\" "), "1a2b");
+/// ```
+pub fn normalize_etag(etag: &str) -> String {
+    let etag = etag.trim();
+    let etag = etag.strip_prefix("W/").unwrap_or(etag);
+    etag.trim_matches('"').to_string()
+}
+
+/// The `If-None-Match` value for an ETag: quoted, as Exchange sends it.
+///
+/// ```
+/// assert_eq!(ews_photo::http::quote_etag("1a2b"), "\"1a2b\"");
+/// assert_eq!(ews_photo::http::quote_etag("\"1a2b\""), "\"1a2b\"");
+/// ```
+pub fn quote_etag(etag: &str) -> String {
+    format!("\"{}\"", normalize_etag(etag))
+}
+
+/// A body for `-vv` logs: text up to 64 KiB, binary data as its size.
+///
+/// ```
+/// assert_eq!(ews_photo::http::abbreviate_body(b"\xff\xd8\0\0", Some("image/jpeg")), "[4 bytes of image/jpeg]");
+/// assert_eq!(ews_photo::http::abbreviate_body(b"hello", None), "hello");
+/// ```
+pub fn abbreviate_body(body: &[u8], media_type: Option<&str>) -> String {
+    let mut text = match std::str::from_utf8(body) {
+        Ok(text) if !text.contains('\0') => text.to_string(),
+        _ => {
+            return format!(
+                "[{} bytes of {}]",
+                body.len(),
+                media_type.unwrap_or("binary data")
+            );
+        }
+    };
+    const SHOWN: usize = 64 * 1024;
+    if text.len() > SHOWN {
+        let mut cut = SHOWN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("…[cut]");
+    }
+    text
+}
