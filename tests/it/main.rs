@@ -1,9 +1,8 @@
-//! The end-to-end tests, one binary (`cargo test --test integration`): each
-//! module links the same helpers once instead of nine binaries linking them
-//! nine times. Run one part with a filter, e.g. `cargo test --test integration
-//! export::`.
+//! The end-to-end tests, in one binary (`cargo test --test integration`) so
+//! that a change to the library relinks one test binary, not one per module.
+//! Run one part with a filter, e.g. `cargo test --test integration export::`.
 //!
-//! The binary runs as a user would, against the stand-in server
+//! The tests run the built `ews-photo` as a user would, against the stand-in server
 //! (`tests/standin`) on 127.0.0.1, or against pyspnego for NTLM.
 
 /// The stand-in, the tool with a clean environment, a scratch folder, terse
