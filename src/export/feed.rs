@@ -1,11 +1,11 @@
 //! The list as the workers read it, one address at a time.
 
-use std::collections::HashSet;
 use std::sync::mpsc::SyncSender;
 
 use super::input::{Entries, ListEntry, classify};
-use super::{Finished, Msg, RunSettings, RunState, manifest};
-use crate::error::Exit;
+use super::plan::{Note, Notes};
+use super::{Finished, Msg, RunSettings, manifest};
+use crate::error::{Error, Exit};
 use crate::output;
 use crate::record::{Record, Status};
 
@@ -19,31 +19,27 @@ pub(super) struct Job {
     pub if_none_match: Option<String>,
 }
 
-/// Reads the list on behalf of the workers (under a lock): validates and
-/// de-duplicates, turns malformed lines and skipped files into records on the
-/// way, and looks each address up in the manifest.
+/// Reads the list on behalf of the workers (under a lock): validates, passes
+/// over the lines that repeat an address, turns malformed lines and skipped
+/// files into records on the way, and gives each address its manifest entry
+/// (both from pass 1's notes, which come in line order like the list).
 pub(super) struct AddressFeed {
     /// `None` once the list is exhausted or broken.
     entries: Option<Entries>,
-    seen: HashSet<u128>,
+    notes: Notes,
 }
 
 impl AddressFeed {
-    pub fn new(entries: Entries) -> AddressFeed {
+    pub fn new(entries: Entries, notes: Notes) -> AddressFeed {
         AddressFeed {
             entries: Some(entries),
-            seen: HashSet::new(),
+            notes,
         }
     }
 
     /// The next address to fetch; `None` at the end of the list (or when the
     /// collector is gone).
-    pub fn next_job(
-        &mut self,
-        state: &RunState,
-        settings: &RunSettings,
-        tx: &SyncSender<Msg>,
-    ) -> Option<Job> {
+    pub fn next_job(&mut self, settings: &RunSettings, tx: &SyncSender<Msg>) -> Option<Job> {
         loop {
             let raw = match self.entries.as_mut()?.next() {
                 None => {
@@ -57,9 +53,8 @@ impl AddressFeed {
                 }
                 Some(Ok(raw)) => raw,
             };
-            let (line, email) = match classify(raw, &mut self.seen) {
-                None => continue,
-                Some(ListEntry::Invalid { line, text, error }) => {
+            let (line, email) = match classify(raw) {
+                ListEntry::Invalid { line, text, error } => {
                     let mut record = Record::new(text, Status::Failed);
                     record.line = Some(line);
                     record.error = Some(error);
@@ -68,11 +63,31 @@ impl AddressFeed {
                         .ok()?;
                     continue;
                 }
-                Some(ListEntry::Address { line, email }) => (line, email),
+                ListEntry::Address { line, email } => (line, email),
             };
-            let previous = state
-                .manifest()
-                .get(&email)
+            let note = match self.notes.take(line, &email.to_lowercase()) {
+                Ok(note) => note,
+                Err(err) => {
+                    self.entries = None;
+                    let _ = tx.send(Msg::InputError(Error::local(
+                        "read the sorted list back from its temporary file",
+                        err,
+                    )));
+                    return None;
+                }
+            };
+            let previous = match note {
+                Some(Note::Repeat) => continue,
+                Some(Note::Previous(json)) => match manifest::parse_entry(&email, &json) {
+                    Ok(entry) => Some(entry),
+                    Err(warning) => {
+                        let _ = tx.send(Msg::Warning(warning));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let previous = previous
                 // A manifest is a file anyone may edit: only plain names in
                 // --dir are trusted.
                 .filter(|entry| output::sanitize_file_name(&entry.file) == entry.file)

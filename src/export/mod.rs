@@ -11,20 +11,22 @@
 //!              and an Event for each of them (progress is the caller's)
 //! ```
 //!
-//! Only hashes of the addresses and names are kept, so memory stays flat in
-//! the length of the list (the manifest holds one entry per photo). The engine
+//! Nothing is kept per address in memory: repeats, colliding names and the
+//! manifest entries are found by sorting on disk in pass 1 (`plan.rs`), and
+//! the manifest is read and rewritten as a stream (`manifest.rs`), so memory
+//! stays flat in the length of the list and of the manifest. The engine
 //! prints nothing: it tells the caller what happens through [`Event`]s and
 //! returns a [`Summary`].
 
 mod feed;
 pub mod input;
 pub mod manifest;
+mod plan;
 pub mod report;
+mod sorter;
 mod template;
 mod worker;
 
-use std::collections::HashMap;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -41,15 +43,15 @@ use crate::photo::Format;
 use crate::record::{Record, Status};
 use crate::retry::{BusyWait, Gate};
 use feed::AddressFeed;
-use input::{ListEntry, Source, classify, folded_hash};
+use input::Source;
 use manifest::Manifest;
 use report::Report;
 
 /// Above this, warn: Exchange's default `EWSMaxConcurrency` is 27.
 pub const EWS_MAX_CONCURRENCY: usize = 27;
-/// A manifest checkpoint rewrites the whole file: at most every 2 s, or after
-/// 500 results but then at most twice a second, so a long run loses little on
-/// a crash without spending its time rewriting the manifest.
+/// A checkpoint flushes the manifest's journal (a write of the new lines):
+/// every 2 s, or after 500 results but then at most twice a second, so that a
+/// killed run loses little.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 const CHECKPOINT_ROWS: u64 = 500;
 const CHECKPOINT_MIN: Duration = Duration::from_millis(500);
@@ -295,7 +297,6 @@ struct RunState {
     /// Workers hold it while writing a file; the collector takes it on Ctrl-C
     /// so that no file is half-written when the run returns.
     writes: RwLock<()>,
-    manifest: Mutex<Manifest>,
     /// Until when the last announced busy pause lasts.
     pause_until: Mutex<Option<Instant>>,
     /// Set once the first worker's first request is answered.
@@ -326,10 +327,6 @@ impl RunState {
                 !*warm && !self.stopping()
             })
             .unwrap_or_else(|e| e.into_inner());
-    }
-
-    fn manifest(&self) -> std::sync::MutexGuard<'_, Manifest> {
-        self.manifest.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -391,7 +388,6 @@ pub fn run(
         stop: stop.clone(),
         abort: AtomicBool::new(false),
         writes: RwLock::new(()),
-        manifest: Mutex::new(Manifest::default()),
         pause_until: Mutex::new(None),
         warmed: (Mutex::new(false), Condvar::new()),
     });
@@ -401,15 +397,30 @@ pub fn run(
         .collect::<Result<Vec<_>, Error>>()?;
     let source = Source::open(&options.list)?;
     let default_ext = options.format.map_or("jpg", |f| f.extension());
-    let (total, duplicates) = check_list(&source, options, &template, default_ext)?;
+    // A folder not made yet has no manifest, and is made only once the list
+    // passed its checks; pass 1 sorts in the temporary folder meanwhile.
+    let (manifest, scratch) = if options.dir.is_dir() {
+        let (manifest, warnings) = Manifest::load(&options.dir);
+        for warning in warnings {
+            events(Event::Warning(&warning));
+        }
+        (manifest, options.dir.clone())
+    } else {
+        (Manifest::empty(&options.dir), std::env::temp_dir())
+    };
+    let wants_entries = options.sync || options.skip_existing;
+    let plan = plan::plan(
+        &source,
+        options,
+        &template,
+        default_ext,
+        wants_entries.then_some(&manifest),
+        &scratch,
+    )?;
+    let (total, duplicates) = (plan.total, plan.duplicates);
 
     std::fs::create_dir_all(&options.dir)
         .map_err(|e| Error::local(format!("create the folder {}", options.dir.display()), e))?;
-    let (manifest, warning) = Manifest::load(&options.dir);
-    if let Some(warning) = warning {
-        events(Event::Warning(&warning));
-    }
-    *state.manifest() = manifest;
     if total == 0 {
         events(Event::Warning(&format!(
             "{}: no addresses in the list",
@@ -428,6 +439,7 @@ pub fn run(
     });
     let feed = Arc::new(Mutex::new(AddressFeed::new(
         source.entries(options.column.as_deref())?,
+        plan.notes,
     )));
     for (index, client) in clients.into_iter().enumerate() {
         let (tx, state, settings, feed) = (
@@ -445,7 +457,7 @@ pub fn run(
     events(Event::Started { total });
     let collector = Collector {
         state: &state,
-        dir: &options.dir,
+        manifest,
         report: report.as_mut(),
         counts: Counts::default(),
         dirty: false,
@@ -464,54 +476,6 @@ pub fn run(
         interrupted,
         stopped_by,
     })
-}
-
-/// Pass 1: counts the addresses and refuses names that collide, before any
-/// request. Returns (addresses and malformed lines, duplicate lines).
-fn check_list(
-    source: &Source,
-    options: &ExportOptions,
-    template: &Template,
-    default_ext: &str,
-) -> Result<(u64, u64), Error> {
-    let mut total = 0u64;
-    let mut duplicates = 0u64;
-    let mut seen = HashSet::new();
-    let mut names: HashMap<u128, u64> = HashMap::new();
-    let mut collisions = Vec::new();
-    for raw in source.entries(options.column.as_deref())? {
-        match classify(raw?, &mut seen) {
-            None => duplicates += 1,
-            Some(ListEntry::Invalid { .. }) => total += 1,
-            Some(ListEntry::Address { line, email }) => {
-                total += 1;
-                let name = template.render(&email, options.size, default_ext);
-                match names.get(&folded_hash(&name)) {
-                    Some(first_line) => collisions.push(format!(
-                        "line {line} {email} → {name}, like line {first_line}"
-                    )),
-                    None => {
-                        names.insert(folded_hash(&name), line);
-                    }
-                }
-            }
-        }
-    }
-    if collisions.is_empty() {
-        return Ok((total, duplicates));
-    }
-    let shown: Vec<&str> = collisions.iter().take(5).map(String::as_str).collect();
-    let more = if collisions.len() > 5 {
-        format!(" (and {} more)", collisions.len() - 5)
-    } else {
-        String::new()
-    };
-    Err(Error::Usage(format!(
-        "--name '{}' gives {} addresses the same file name as another: {}{more}; use a template that keeps addresses apart, e.g. {{email}}.{{ext}}",
-        options.name,
-        collisions.len(),
-        shown.join("; ")
-    )))
 }
 
 /// One worker's client: it shares the run's gate and reports each busy
@@ -545,7 +509,7 @@ fn worker_client(
 /// manifest, counts, and events.
 struct Collector<'a> {
     state: &'a RunState,
-    dir: &'a Path,
+    manifest: Manifest,
     report: Option<&'a mut Report>,
     counts: Counts,
     dirty: bool,
@@ -593,8 +557,8 @@ impl Collector<'_> {
         while let Ok(msg) = rx.try_recv() {
             self.handle(msg, workers, events);
         }
-        if self.dirty {
-            self.checkpoint(events);
+        if let Err(err) = self.manifest.save() {
+            events(Event::Warning(&format!("cannot save the manifest: {err}")));
         }
         // Ctrl-C once everything was done changes nothing.
         let interrupted = (cut_short || self.state.interrupted()) && self.counts.done() < total;
@@ -625,10 +589,9 @@ impl Collector<'_> {
                     self.stop(err);
                 }
                 if let Some(change) = change {
-                    let mut manifest = self.state.manifest();
                     match change {
-                        ManifestChange::Set(entry) => manifest.set(&entry),
-                        ManifestChange::Remove(email) => manifest.remove(&email),
+                        ManifestChange::Set(entry) => self.manifest.set(&entry),
+                        ManifestChange::Remove(email) => self.manifest.remove(&email),
                     }
                     self.dirty = true;
                 }
@@ -651,11 +614,10 @@ impl Collector<'_> {
         }
     }
 
+    /// Makes the results so far survive a crash: the journal's new lines
+    /// (the manifest itself is rewritten once, at the end).
     fn checkpoint(&mut self, events: &mut dyn FnMut(Event)) {
-        // Workers only read the manifest (one lookup per address), so holding
-        // it while it is written costs them little.
-        let saved = self.state.manifest().save(self.dir);
-        if let Err(err) = saved {
+        if let Err(err) = self.manifest.flush() {
             events(Event::Warning(&format!("cannot save the manifest: {err}")));
         }
         self.dirty = false;

@@ -2,11 +2,9 @@
 //! still fits, what may be deleted, and whole runs against the stand-in, in
 //! process (two runs in one process must not share a stop).
 
-use std::io::Cursor;
 use std::sync::mpsc;
 
 use super::feed::AddressFeed;
-use super::input::Entries;
 use super::*;
 use crate::{HttpUrl, Service};
 
@@ -23,17 +21,6 @@ fn settings(dir: &Path, name: &str) -> RunSettings {
     }
 }
 
-fn state(manifest: Manifest) -> RunState {
-    RunState {
-        stop: Stop::default(),
-        abort: AtomicBool::new(false),
-        writes: RwLock::new(()),
-        manifest: Mutex::new(manifest),
-        pause_until: Mutex::new(None),
-        warmed: (Mutex::new(false), Condvar::new()),
-    }
-}
-
 fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
     manifest::Entry {
         email: email.into(),
@@ -45,15 +32,24 @@ fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
     }
 }
 
-fn feed(text: &str) -> AddressFeed {
-    AddressFeed::new(
-        Entries::new(
-            Box::new(Cursor::new(text.as_bytes().to_vec())),
-            "list".into(),
-            None,
-        )
-        .unwrap(),
+/// Pass 1 over `text` (with the folder's manifest when `with_manifest`), then
+/// the feed of pass 2 over the same list.
+fn feed(dir: &Path, text: &str, settings: &RunSettings, with_manifest: bool) -> AddressFeed {
+    let list = dir.join("list.txt");
+    std::fs::write(&list, text).unwrap();
+    let source = Source::open(&list).unwrap();
+    let options = ExportOptions::new(&list, dir);
+    let manifest = Manifest::load(dir).0;
+    let plan = plan::plan(
+        &source,
+        &options,
+        &settings.template,
+        settings.default_ext,
+        with_manifest.then_some(&manifest),
+        dir,
     )
+    .unwrap();
+    AddressFeed::new(source.entries(None).unwrap(), plan.notes)
 }
 
 #[test]
@@ -66,14 +62,17 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
     manifest.set(&entry("carol@contoso.com", "carol@contoso.com.jpg", None));
     // Nor one that names something outside a plain file name.
     manifest.set(&entry("dave@contoso.com", "../dave.jpg", None));
-    let state = state(manifest);
+    manifest.save().unwrap();
     let settings = settings(dir.path(), DEFAULT_TEMPLATE);
     let (tx, rx) = mpsc::sync_channel(16);
     let mut feed = feed(
+        dir.path(),
         "alice@contoso.com\nnot an address\nALICE@contoso.com\nbob@contoso.com\ncarol@contoso.com\nsmtp:dave@contoso.com\n",
+        &settings,
+        true,
     );
     let mut jobs = Vec::new();
-    while let Some(job) = feed.next_job(&state, &settings, &tx) {
+    while let Some(job) = feed.next_job(&settings, &tx) {
         jobs.push(job);
     }
     let emails: Vec<&str> = jobs.iter().map(|j| j.email.as_str()).collect();
@@ -108,22 +107,68 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
 }
 
 #[test]
+fn a_damaged_entry_counts_as_missing_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bob@contoso.com.jpg"), b"old").unwrap();
+    std::fs::write(
+        Manifest::path(dir.path()),
+        "{\"version\":1,\"entries\":{\n\"bob@contoso.com\":{\"email\":\"bob@contoso.com\"}\n}}\n",
+    )
+    .unwrap();
+    let settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    let (tx, rx) = mpsc::sync_channel(16);
+    let mut feed = feed(dir.path(), "bob@contoso.com\n", &settings, true);
+    let job = feed.next_job(&settings, &tx).unwrap();
+    assert!(job.previous.is_none() && job.if_none_match.is_none());
+    let Ok(Msg::Warning(warning)) = rx.try_recv() else {
+        panic!("a warning")
+    };
+    assert!(warning.contains("bob@contoso.com is damaged"), "{warning}");
+}
+
+#[test]
 fn skip_existing_sends_a_record_instead_of_a_job() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a@b.c.jpg"), b"x").unwrap();
-    let state = state(Manifest::default());
     let mut settings = settings(dir.path(), DEFAULT_TEMPLATE);
     settings.skip_existing = true;
     let (tx, rx) = mpsc::sync_channel(4);
-    let mut feed = feed("a@b.c\nd@e.f\n");
-    assert_eq!(
-        feed.next_job(&state, &settings, &tx).unwrap().email,
-        "d@e.f"
-    );
+    let mut feed = feed(dir.path(), "a@b.c\nd@e.f\n", &settings, true);
+    assert_eq!(feed.next_job(&settings, &tx).unwrap().email, "d@e.f");
     let Ok(Msg::Finished(skipped)) = rx.try_recv() else {
         panic!()
     };
     assert_eq!(skipped.record.status, Status::Skipped);
+}
+
+#[test]
+fn names_that_collide_are_refused_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    let mut text = String::from("alice@contoso.com\nbob@contoso.com\n");
+    for i in 0..8 {
+        text.push_str(&format!("alice@d{i}.com\n"));
+    }
+    text.push_str("ALICE@contoso.com\n");
+    std::fs::write(&list, text).unwrap();
+    let source = Source::open(&list).unwrap();
+    let mut options = ExportOptions::new(&list, dir.path());
+    options.name = "{local}.{ext}".into();
+    let template = Template::parse(&options.name).unwrap();
+    let Err(Error::Usage(message)) =
+        plan::plan(&source, &options, &template, "jpg", None, dir.path())
+    else {
+        panic!("refused")
+    };
+    // The repeat of line 1 is not a collision; the first five by line are shown.
+    assert!(
+        message.contains("gives 8 addresses the same file name as another: line 3 alice@d0.com → alice.jpg, like line 1; line 4 alice@d1.com"),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 7 alice@d4.com → alice.jpg, like line 1 (and 3 more)"),
+        "{message}"
+    );
 }
 
 #[test]

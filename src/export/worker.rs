@@ -34,7 +34,7 @@ pub(super) fn work(
         let next = feed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .next_job(state, settings, tx);
+            .next_job(settings, tx);
         let Some(job) = next else {
             break;
         };
