@@ -56,6 +56,7 @@ mod record;
 mod retry;
 mod secret;
 mod size;
+mod tcp;
 mod tls;
 mod transport;
 pub mod url;

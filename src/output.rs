@@ -161,31 +161,40 @@ pub fn write_atomic_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if !folder.is_dir() {
-        return Err(OutputError::NoFolder {
-            path: path.to_path_buf(),
-            folder,
-        });
-    }
+    // Whether the folder exists is looked into only when something failed:
+    // an export writes hundreds of thousands of files into a folder it made,
+    // and every look is a system call.
+    let explain = |error: OutputError| {
+        if !folder.is_dir() {
+            OutputError::NoFolder {
+                path: path.to_path_buf(),
+                folder: folder.clone(),
+            }
+        } else {
+            error
+        }
+    };
     let mut builder = tempfile::Builder::new();
     builder.prefix(".ews-photo-").suffix(".part");
     // tempfile creates private (0600) files; a photo should get the usual
     // permissions, i.e. 0666 less the umask, like any file a tool writes.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temp = IN_PROGRESS.create_in(&builder, &folder).map_err(io_error)?;
+    let mut temp = IN_PROGRESS
+        .create_in(&builder, &folder)
+        .map_err(|e| explain(io_error(e)))?;
     let temp_path = temp.path().to_path_buf();
     let result = (|| {
         write(&mut temp).map_err(io_error)?;
         temp.flush().map_err(io_error)?;
         if overwrite {
-            temp.persist(path).map_err(|e| io_error(e.error))?;
+            temp.persist(path).map_err(|e| explain(io_error(e.error)))?;
         } else {
             temp.persist_noclobber(path).map_err(|e| {
                 if e.error.kind() == io::ErrorKind::AlreadyExists {
                     OutputError::Exists(path.to_path_buf())
                 } else {
-                    io_error(e.error)
+                    explain(io_error(e.error))
                 }
             })?;
         }

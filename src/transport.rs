@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use ureq::tls::PemItem;
 use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{
-    ConnectProxyConnector, Connector, SocksConnector, TcpConnector,
-};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, SocksConnector};
 use ureq::{Agent, Proxy};
 
 use crate::backend::BodyLog;
@@ -85,11 +83,12 @@ impl Transport {
             }
         };
         let peer = PeerCertificateSlot::default();
-        // ureq's default chain, with our TLS connector in place of its rustls one.
+        // ureq's default chain, with our TCP connector (fewer system calls a
+        // request) and our TLS connector in place of its own.
         let connector =
             ().chain(SocksConnector::default())
                 .chain(ConnectProxyConnector::default())
-                .chain(TcpConnector::default())
+                .chain(crate::tcp::TcpConnector)
                 .chain(RecordingTlsConnector::new(
                     tls::client_config(trust)?,
                     peer.clone(),
@@ -275,9 +274,17 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, Error> {
             path.display()
         )));
     }
-    // The CA is added to the system's roots, not put in their place.
-    let native = rustls_native_certs::load_native_certs();
-    certs.extend(native.certs.iter().map(|der| der.as_ref().to_vec()));
+    // The CA is added to the system's roots, not put in their place. Read
+    // once per process: an export builds one transport per worker.
+    static NATIVE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let native = NATIVE.get_or_init(|| {
+        rustls_native_certs::load_native_certs()
+            .certs
+            .iter()
+            .map(|der| der.as_ref().to_vec())
+            .collect()
+    });
+    certs.extend(native.iter().cloned());
     Ok(certs)
 }
 

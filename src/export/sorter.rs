@@ -17,18 +17,21 @@ use std::path::{Path, PathBuf};
 /// next to the rest of the process, large enough that a million records make
 /// a few hundred runs.
 const BUFFER: usize = 256 * 1024;
-/// Runs merged at once; when there are more, the oldest are first merged into
-/// one longer run.
-const FAN_IN: usize = 64;
+/// Runs merged at once. Runs are merged in tiers, as a counter carries: 16
+/// runs of one size become one run 16 times as long, so every record is
+/// rewritten once per tier (3 tiers for a million manifest entries) and at
+/// most 16 runs are ever read at once.
+const FAN_IN: usize = 16;
 /// Read buffer of each run while merging.
-const READ_BUFFER: usize = 16 * 1024;
+const READ_BUFFER: usize = 8 * 1024;
 
 /// Collects records; [`Sorter::finish`] gives them back sorted by key.
 pub(crate) struct Sorter {
     dir: PathBuf,
     bytes: Vec<u8>,
     spans: Vec<Span>,
-    runs: Vec<File>,
+    /// Sorted runs, oldest first, with their tier (0: one buffer).
+    runs: Vec<(u32, File)>,
     buffer: usize,
 }
 
@@ -102,19 +105,35 @@ impl Sorter {
         for span in &self.spans {
             write_record(&mut out, span.key(&self.bytes), span.value(&self.bytes))?;
         }
-        self.runs.push(rewound(out)?);
+        self.runs.push((0, rewound(out)?));
         self.spans.clear();
         self.bytes.clear();
-        if self.runs.len() >= FAN_IN {
-            // Keep the number of open runs bounded: the oldest become one.
-            let merged = Merge::new(std::mem::take(&mut self.runs))?;
-            let mut out = BufWriter::with_capacity(READ_BUFFER, tempfile::tempfile_in(&self.dir)?);
-            for record in merged {
-                let (key, value) = record?;
-                write_record(&mut out, &key, &value)?;
+        while self.runs.len() >= FAN_IN {
+            let last = &self.runs[self.runs.len() - FAN_IN..];
+            let tier = last[0].0;
+            if last.iter().any(|(t, _)| *t != tier) {
+                break;
             }
-            self.runs.push(rewound(out)?);
+            self.merge_last(FAN_IN, tier + 1)?;
         }
+        Ok(())
+    }
+
+    /// Merges the newest `count` runs into one of `tier` (they are
+    /// consecutive, so the sort stays stable).
+    fn merge_last(&mut self, count: usize, tier: u32) -> io::Result<()> {
+        let files = self
+            .runs
+            .split_off(self.runs.len() - count)
+            .into_iter()
+            .map(|(_, file)| file)
+            .collect();
+        let mut out = BufWriter::with_capacity(READ_BUFFER, tempfile::tempfile_in(&self.dir)?);
+        for record in Merge::new(files)? {
+            let (key, value) = record?;
+            write_record(&mut out, &key, &value)?;
+        }
+        self.runs.push((tier, rewound(out)?));
         Ok(())
     }
 
@@ -130,7 +149,13 @@ impl Sorter {
         if !self.spans.is_empty() {
             self.spill()?;
         }
-        Ok(Sorted(Inner::Merge(Merge::new(self.runs)?)))
+        // Up to 15 runs a tier may be left: the smallest are merged first.
+        while self.runs.len() > FAN_IN {
+            let tier = self.runs[self.runs.len() - FAN_IN].0;
+            self.merge_last(FAN_IN, tier)?;
+        }
+        let files = self.runs.into_iter().map(|(_, file)| file).collect();
+        Ok(Sorted(Inner::Merge(Merge::new(files)?)))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::{HttpUrl, Service};
 fn settings(dir: &Path, name: &str) -> RunSettings {
     RunSettings {
         dir: dir.to_path_buf(),
+        write_dir: dir.to_path_buf(),
         template: Template::parse(name).unwrap(),
         size: PhotoSize::Hr96,
         format: None,

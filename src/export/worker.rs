@@ -122,7 +122,9 @@ fn fetch_one(
         if state.interrupted() {
             return None;
         }
-        if let Err(err) = output::write_atomic(&path, &prepared.bytes, true) {
+        if let Err(err) =
+            output::write_atomic(&settings.write_dir.join(&name), &prepared.bytes, true)
+        {
             return Some(failed(err.into()));
         }
     }
