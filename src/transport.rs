@@ -158,12 +158,19 @@ impl Transport {
             .collect();
         // Read every body to the end, 401s included, so the connection goes back
         // to the pool (a connection-bound handshake needs it).
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(BODY_LIMIT)
-            .read_to_vec()
-            .map_err(|e| self.map_error(request, e))?;
+        // Room for the announced length up front: read_to_vec would start
+        // small and grow (a tenth of a photo's instructions).
+        let announced = response
+            .body()
+            .content_length()
+            .unwrap_or(0)
+            .min(BODY_LIMIT);
+        let mut body = Vec::with_capacity(announced as usize + 1);
+        std::io::Read::read_to_end(
+            &mut response.body_mut().with_config().limit(BODY_LIMIT).reader(),
+            &mut body,
+        )
+        .map_err(|e| self.map_error(request, ureq::Error::from(e)))?;
         let reply = HttpReply {
             status,
             headers,

@@ -39,7 +39,19 @@ impl AddressFeed {
 
     /// The next address to fetch; `None` at the end of the list (or when the
     /// collector is gone).
+    #[cfg(test)]
     pub fn next_job(&mut self, settings: &RunSettings, tx: &SyncSender<Msg>) -> Option<Job> {
+        loop {
+            if let Some(job) = self.next_address(tx)?.job(settings, tx) {
+                return Some(job);
+            }
+        }
+    }
+
+    /// The next address of the list that is not a repeat, with its note;
+    /// `None` at the end of the list (or when the collector is gone). What
+    /// needs no other line is left to [`Address::job`], outside the lock.
+    pub fn next_address(&mut self, tx: &SyncSender<Msg>) -> Option<Address> {
         loop {
             let raw = match self.entries.as_mut()?.next() {
                 None => {
@@ -76,54 +88,72 @@ impl AddressFeed {
                     return None;
                 }
             };
-            let previous = match note {
-                Some(Note::Repeat) => continue,
-                Some(Note::Previous(json)) => match manifest::parse_entry(&email, &json) {
-                    Ok(entry) => Some(entry),
-                    Err(warning) => {
-                        let _ = tx.send(Msg::Warning(warning));
-                        None
-                    }
-                },
-                None => None,
-            };
-            let previous = previous
-                // A manifest is a file anyone may edit: only plain names in
-                // --dir are trusted.
-                .filter(|entry| output::sanitize_file_name(&entry.file) == entry.file)
-                .filter(|entry| settings.dir.join(&entry.file).is_file());
-            if settings.skip_existing {
-                let existing = previous
-                    .as_ref()
-                    .map(|entry| settings.dir.join(&entry.file))
-                    .or_else(|| {
-                        Some(settings.dir.join(settings.template.render(
-                            &email,
-                            settings.size,
-                            settings.default_ext,
-                        )))
-                        .filter(|p| p.is_file())
-                    });
-                if let Some(path) = existing {
-                    let mut record = Record::new(email, Status::Skipped);
-                    record.line = Some(line);
-                    record.path = Some(path.display().to_string());
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
-                        .ok()?;
-                    continue;
-                }
+            if note == Some(Note::Repeat) {
+                continue;
             }
-            let previous = previous.filter(|_| settings.sync);
-            let if_none_match = previous
-                .as_ref()
-                .filter(|entry| settings.still_fits(&email, entry))
-                .and_then(|entry| entry.etag.clone());
-            return Some(Job {
-                line,
-                email,
-                previous,
-                if_none_match,
-            });
+            return Some(Address { line, email, note });
         }
+    }
+}
+
+/// An address from the list, with pass 1's note on it.
+pub(super) struct Address {
+    line: u64,
+    email: String,
+    note: Option<Note>,
+}
+
+impl Address {
+    /// The job for this address, or `None` when it needs none (its file is
+    /// kept with `--skip-existing`: the record is sent).
+    pub fn job(self, settings: &RunSettings, tx: &SyncSender<Msg>) -> Option<Job> {
+        let Address { line, email, note } = self;
+        let previous = match note {
+            Some(Note::Repeat) => None,
+            Some(Note::Previous(json)) => match manifest::parse_entry(&email, &json) {
+                Ok(entry) => Some(entry),
+                Err(warning) => {
+                    let _ = tx.send(Msg::Warning(warning));
+                    None
+                }
+            },
+            None => None,
+        };
+        let previous = previous
+            // A manifest is a file anyone may edit: only plain names in
+            // --dir are trusted.
+            .filter(|entry| output::sanitize_file_name(&entry.file) == entry.file)
+            .filter(|entry| settings.dir.join(&entry.file).is_file());
+        if settings.skip_existing {
+            let existing = previous
+                .as_ref()
+                .map(|entry| settings.dir.join(&entry.file))
+                .or_else(|| {
+                    Some(settings.dir.join(settings.template.render(
+                        &email,
+                        settings.size,
+                        settings.default_ext,
+                    )))
+                    .filter(|p| p.is_file())
+                });
+            if let Some(path) = existing {
+                let mut record = Record::new(email, Status::Skipped);
+                record.line = Some(line);
+                record.path = Some(path.display().to_string());
+                let _ = tx.send(Msg::Finished(Box::new(Finished::of(record))));
+                return None;
+            }
+        }
+        let previous = previous.filter(|_| settings.sync);
+        let if_none_match = previous
+            .as_ref()
+            .filter(|entry| settings.still_fits(&email, entry))
+            .and_then(|entry| entry.etag.clone());
+        Some(Job {
+            line,
+            email,
+            previous,
+            if_none_match,
+        })
     }
 }

@@ -31,10 +31,25 @@ pub(super) fn work(
         if state.stopping() {
             break;
         }
-        let next = feed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next_job(settings, tx);
+        // Only reading the list holds the lock; the rest of preparing a job
+        // (the manifest entry, a look at the file) is done outside it.
+        let next = loop {
+            if state.stopping() {
+                break None;
+            }
+            let address = feed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_address(tx);
+            match address {
+                None => break None,
+                Some(address) => {
+                    if let Some(job) = address.job(settings, tx) {
+                        break Some(job);
+                    }
+                }
+            }
+        };
         let Some(job) = next else {
             break;
         };

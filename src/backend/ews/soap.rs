@@ -203,6 +203,33 @@ fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, ParseError> {
         .map_err(|e| ParseError::NotXml(e.to_string()))
 }
 
+/// What [`kinds`] finds in a text.
+const BASE64_CHAR: u8 = 1;
+const SPACE: u8 = 2;
+const OTHER: u8 = 4;
+
+/// The kind of each byte, for [`kinds`].
+const KIND: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
+            table[b] = BASE64_CHAR;
+        } else if c.is_ascii_whitespace() {
+            table[b] = SPACE;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// The kinds of bytes in `text`, or-ed together (a table look-up a byte: the
+/// picture is kilobytes).
+fn kinds(text: &str) -> u8 {
+    text.bytes().fold(0, |seen, b| seen | KIND[usize::from(b)])
+}
+
 /// Below this, cutting the picture out saves nothing worth the check.
 const CUT_AT_LEAST: usize = 256;
 
@@ -235,12 +262,7 @@ fn picture_span(text: &str) -> Option<std::ops::Range<usize>> {
             c.strip_prefix(&text[open + 1..from - 1])
                 .is_some_and(|c| c.starts_with('>'))
         });
-        if closes
-            && content.len() >= CUT_AT_LEAST
-            && content.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"+/=".contains(&b) || b.is_ascii_whitespace()
-            })
-        {
+        if closes && content.len() >= CUT_AT_LEAST && kinds(content) & OTHER == 0 {
             return Some(from..content_end);
         }
         return None;
@@ -469,7 +491,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, ParseError> {
     let bad = |e: base64::DecodeError| ParseError::BadPicture(e.to_string());
     // Most answers have no line breaks: no copy then.
-    if !text.bytes().any(|b| b.is_ascii_whitespace()) {
+    if kinds(text) & SPACE == 0 {
         return BASE64.decode(text).map_err(bad);
     }
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
