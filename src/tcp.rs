@@ -11,7 +11,8 @@
 //!   are held until the answer is awaited and go out in one.
 //! * ureq probes a pooled connection twice, when it is put back and when it is
 //!   taken out (`ioctl`, `recv`, `ioctl` each). The probe when it is put back
-//!   tells nothing the one when it is taken out does not, so it is skipped.
+//!   tells nothing the one when it is taken out does not, so it is skipped;
+//!   the other is one `recv` that peeks without waiting.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -239,7 +240,21 @@ impl Transport for TcpTransport {
     }
 }
 
+/// True when the connection is open and the server sent nothing unasked: a
+/// peek that does not wait (one call, where ureq makes three).
+#[cfg(unix)]
+fn probe(stream: &TcpStream) -> io::Result<bool> {
+    use rustix::net::{RecvFlags, recv};
+    let mut byte = [0u8; 1];
+    match recv(stream, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+        Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::WOULDBLOCK => Ok(true),
+        // Bytes nobody asked for, an end of file or an error: not reusable.
+        _ => Ok(false),
+    }
+}
+
 /// True when the connection is open and the server sent nothing unasked.
+#[cfg(not(unix))]
 fn probe(mut stream: &TcpStream) -> io::Result<bool> {
     stream.set_nonblocking(true)?;
     let mut byte = [0u8];

@@ -5,6 +5,7 @@
 
 pub mod rest;
 pub mod soap;
+mod xml;
 
 use std::time::Duration;
 

@@ -4,11 +4,13 @@
 //! accepts (Microsoft's pages that print `https://` are wrong); parsing is
 //! namespace-aware and ignores prefixes, unknown elements and whitespace.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use super::xml::{self, Node};
 use crate::PhotoSize;
 
 /// SOAP 1.1 envelope namespace.
@@ -156,9 +158,6 @@ pub enum ParseError {
     BadBoolean(String),
 }
 
-/// The most nodes a response may have; a GetUserPhoto answer has about 20.
-const NODES_LIMIT: u32 = 10_000;
-
 /// Parses a GetUserPhoto SOAP response.
 ///
 /// ```
@@ -177,36 +176,13 @@ const NODES_LIMIT: u32 = 10_000;
 /// ```
 pub fn parse_response(body: &[u8]) -> Result<Reply, ParseError> {
     let text = decode_text(body)?;
-    // The picture is nearly all of a photo answer, and the XML parser checks
-    // text character by character (about 45 instructions a byte, twice the rest
-    // of a photo's work): a PictureData that is plain base64 in a plain element
-    // is cut out before parsing and checked by the base64 decoder instead.
-    if let Some(cut) = picture_span(&text) {
-        let rest = [&text[..cut.start], &text[cut.end..]].concat();
-        let doc = parse_xml(&rest)?;
-        if let Some(node) = cut_element(&doc, &rest, cut.start) {
-            return interpret_document(&doc, Some((node, &text[cut])));
-        }
-        // The cut was not where it seemed (a comment, an attribute value):
-        // the whole answer is parsed as it is.
-    }
-    interpret_document(&parse_xml(&text)?, None)
-}
-
-fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, ParseError> {
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-        ..Default::default()
-    };
-    roxmltree::Document::parse_with_options(text, options)
-        .map_err(|e| ParseError::NotXml(e.to_string()))
+    let doc = xml::parse(&text).map_err(ParseError::NotXml)?;
+    interpret_document(&doc)
 }
 
 /// What [`kinds`] finds in a text.
-const BASE64_CHAR: u8 = 1;
-const SPACE: u8 = 2;
-const OTHER: u8 = 4;
+const SPACE: u8 = 1;
+const OTHER: u8 = 2;
 
 /// The kind of each byte, for [`kinds`].
 const KIND: [u8; 256] = {
@@ -215,7 +191,7 @@ const KIND: [u8; 256] = {
     while b < 256 {
         let c = b as u8;
         if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
-            table[b] = BASE64_CHAR;
+            table[b] = 0;
         } else if c.is_ascii_whitespace() {
             table[b] = SPACE;
         }
@@ -224,72 +200,14 @@ const KIND: [u8; 256] = {
     table
 };
 
-/// The kinds of bytes in `text`, or-ed together (a table look-up a byte: the
-/// picture is kilobytes).
+/// The kinds of bytes in `text` other than base64 characters, or-ed
+/// together (a table look-up a byte: the picture is kilobytes).
 fn kinds(text: &str) -> u8 {
     text.bytes().fold(0, |seen, b| seen | KIND[usize::from(b)])
 }
 
-/// Below this, cutting the picture out saves nothing worth the check.
-const CUT_AT_LEAST: usize = 256;
-
-/// Where the text of the first `<PictureData>` or `<p:PictureData>` element
-/// without attributes lies, when that text is only base64 and whitespace and
-/// the element closes right after it.
-fn picture_span(text: &str) -> Option<std::ops::Range<usize>> {
-    const NAME: &str = "PictureData>";
-    let mut from = 0;
-    while let Some(found) = text[from..].find(NAME) {
-        let at = from + found;
-        from = at + NAME.len();
-        let Some(open) = text[..at].rfind('<') else {
-            continue;
-        };
-        let prefix = &text[open + 1..at];
-        let plain_prefix = prefix.is_empty()
-            || prefix.strip_suffix(':').is_some_and(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-            });
-        if !plain_prefix {
-            continue;
-        }
-        let content_end = from + text[from..].find('<')?;
-        let content = &text[from..content_end];
-        let close = &text[content_end..];
-        let closes = close.strip_prefix("</").is_some_and(|c| {
-            c.strip_prefix(&text[open + 1..from - 1])
-                .is_some_and(|c| c.starts_with('>'))
-        });
-        if closes && content.len() >= CUT_AT_LEAST && kinds(content) & OTHER == 0 {
-            return Some(from..content_end);
-        }
-        return None;
-    }
-    None
-}
-
-/// The element the picture was cut from: an empty element whose start tag
-/// ends at `at` and whose end tag starts there, so that the cut was exactly
-/// its text.
-fn cut_element(doc: &roxmltree::Document, rest: &str, at: usize) -> Option<roxmltree::NodeId> {
-    let node = doc.descendants().find(|n| {
-        n.is_element() && n.tag_name().name() == "PictureData" && n.range().contains(&at)
-    })?;
-    let range = node.range();
-    let closes_at = rest[at..range.end].starts_with("</");
-    let opens_before =
-        rest[range.start..at].ends_with('>') && !rest[range.start + 1..at].contains('<');
-    (node.first_child().is_none() && closes_at && opens_before).then_some(node.id())
-}
-
-/// A parsed answer's meaning; `cut` is the element whose text was cut out
-/// before parsing, and that text.
-fn interpret_document(
-    doc: &roxmltree::Document,
-    cut: Option<(roxmltree::NodeId, &str)>,
-) -> Result<Reply, ParseError> {
+/// A parsed answer's meaning.
+fn interpret_document(doc: &xml::Document) -> Result<Reply, ParseError> {
     let envelope = doc.root_element();
     if !envelope.has_tag_name((NS_SOAP, "Envelope")) {
         return Err(ParseError::NotSoap);
@@ -311,7 +229,7 @@ fn interpret_document(
                 .find(|n| is_message(*n, "GetUserPhotoResponse"))
         })
         .ok_or_else(|| ParseError::NoResponse(format!("<{}>", first.tag_name().name())))?;
-    parse_message(response, cut)
+    parse_message(response)
 }
 
 fn decode_text(body: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
@@ -342,45 +260,46 @@ fn decode_text(body: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
         .map_err(|e| ParseError::NotXml(e.to_string()))
 }
 
-fn is_message(node: roxmltree::Node, name: &str) -> bool {
+fn is_message(node: Node, name: &str) -> bool {
     node.is_element()
         && node.tag_name().name() == name
         && node.tag_name().namespace() == Some(NS_MESSAGES)
 }
 
-fn child<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    ns: &str,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'i>> {
+fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| n.has_tag_name((ns, name)))
 }
 
 /// A child by local name, in any namespace (fault parts are unqualified or in
 /// varying namespaces depending on the server).
-fn child_named<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'i>> {
+fn child_named<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children()
         .find(|n| n.is_element() && n.tag_name().name() == name)
 }
 
 /// The element's text, all text nodes joined, trimmed; None when empty.
-fn text_of(node: roxmltree::Node) -> Option<String> {
-    let text: String = node
-        .descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+fn text_of(node: Node) -> Option<String> {
+    text_in(node).map(Cow::into_owned)
 }
 
-fn parse_message(
-    response: roxmltree::Node,
-    cut: Option<(roxmltree::NodeId, &str)>,
-) -> Result<Reply, ParseError> {
+/// [`text_of`], borrowed from the document when the element holds one text
+/// (a picture is kilobytes).
+fn text_in<'d>(node: Node<'d, '_>) -> Option<Cow<'d, str>> {
+    let mut texts = node.descendants().filter_map(|n| n.text());
+    let first = texts.next()?;
+    let text = match texts.next() {
+        None => Cow::Borrowed(first.trim()),
+        Some(second) => {
+            let mut joined = String::from(first);
+            joined.push_str(second);
+            texts.for_each(|t| joined.push_str(t));
+            Cow::Owned(joined.trim().to_string())
+        }
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+fn parse_message(response: Node) -> Result<Reply, ParseError> {
     let class = response.attribute("ResponseClass").unwrap_or("Success");
     if class.trim() == "Error" {
         let code = child_named(response, "ResponseCode")
@@ -400,17 +319,9 @@ fn parse_message(
             _ => return Err(ParseError::BadBoolean(value)),
         },
     };
-    let picture = match child_named(response, "PictureData") {
-        Some(node) if cut.is_some_and(|(id, _)| id == node.id()) => {
-            let data = cut.map_or("", |(_, text)| text).trim();
-            (!data.is_empty())
-                .then(|| decode_base64(data))
-                .transpose()?
-        }
-        node => match node.and_then(text_of) {
-            None => None,
-            Some(data) => Some(decode_base64(&data)?),
-        },
+    let picture = match child_named(response, "PictureData").and_then(text_in) {
+        None => None,
+        Some(data) => Some(decode_base64(&data)?),
     };
     let content_type = child_named(response, "ContentType").and_then(text_of);
     Ok(Reply::Photo {
@@ -420,7 +331,7 @@ fn parse_message(
     })
 }
 
-fn parse_fault(fault: roxmltree::Node) -> EwsError {
+fn parse_fault(fault: Node) -> EwsError {
     let detail = child_named(fault, "detail");
     let detail_code = detail
         .and_then(|d| child_named(d, "ResponseCode"))
@@ -443,7 +354,7 @@ fn parse_fault(fault: roxmltree::Node) -> EwsError {
 }
 
 /// `MessageXml` holds `<t:Value Name="N">v</t:Value>` entries or plain elements.
-fn message_xml(node: roxmltree::Node) -> Vec<(String, String)> {
+fn message_xml(node: Node) -> Vec<(String, String)> {
     node.children()
         .filter(|n| n.is_element())
         .map(|n| {
