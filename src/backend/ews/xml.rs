@@ -208,6 +208,23 @@ const PLAIN: [bool; 256] = {
     table
 };
 
+/// Bytes of names: 0 for none, [`COLON`] for `:`, 1 for the rest (any
+/// byte of a non-ASCII character counts as a name character).
+const NAME: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' || c >= 0x80 {
+            table[b] = 1;
+        }
+        b += 1;
+    }
+    table[b':' as usize] = COLON;
+    table
+};
+const COLON: u8 = 2;
+
 impl<'a> Parser<'a> {
     fn error(&self, what: &str) -> String {
         let line = 1 + self.bytes[..self.at.min(self.bytes.len())]
@@ -381,18 +398,19 @@ impl<'a> Parser<'a> {
 
     fn name(&mut self) -> Result<&'a str, String> {
         let start = self.at;
-        while self.at < self.bytes.len() {
-            let b = self.bytes[self.at];
-            if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || b >= 0x80 {
-                self.at += 1;
-            } else {
-                break;
+        let mut colons = 0;
+        while let Some(&b) = self.bytes.get(self.at) {
+            match NAME[usize::from(b)] {
+                0 => break,
+                COLON => colons += 1,
+                _ => {}
             }
+            self.at += 1;
         }
         let name = &self.text[start..self.at];
         let first = name.bytes().next();
         let bad_start = first.is_none_or(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':'));
-        if bad_start || name.ends_with(':') || name.matches(':').count() > 1 {
+        if bad_start || name.ends_with(':') || colons > 1 {
             return Err(self.error("a name that is not a valid XML name"));
         }
         // A whole character: a name never ends inside one.
@@ -565,6 +583,14 @@ impl<'a> Parser<'a> {
         };
         self.at += 1;
         let start = self.at;
+        // Most values are plain: found in one pass.
+        if let Some(len) = self.bytes[start..].iter().position(|&b| b == quote) {
+            let raw = &self.text[start..start + len];
+            if raw.bytes().all(|b| PLAIN[usize::from(b)]) {
+                self.at += len + 1;
+                return Ok(Cow::Borrowed(raw));
+            }
+        }
         let mut owned: Option<String> = None;
         let mut plain_from = start;
         loop {
