@@ -104,6 +104,8 @@ pub struct Manifest {
     changes: u64,
     /// The first failure to write the journal, reported at the next checkpoint.
     failed: Option<io::Error>,
+    /// False while a killed run's journal is read back: it is the journal.
+    journaling: bool,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -137,6 +139,7 @@ impl Manifest {
             pending: None,
             changes: 0,
             failed: None,
+            journaling: true,
         }
     }
 
@@ -203,6 +206,7 @@ impl Manifest {
             }
         };
         let mut damaged = 0u64;
+        self.journaling = false;
         for line in BufReader::new(file).split(b'\n') {
             let line = match line {
                 Ok(line) => line,
@@ -221,6 +225,7 @@ impl Manifest {
                 Err(_) => damaged += 1,
             }
         }
+        self.journaling = true;
         let recovered = self.changes;
         let saved = self.save();
         let lost = if damaged > 0 {
@@ -288,13 +293,17 @@ impl Manifest {
             return;
         }
         let dir = &self.dir;
+        let journaling = self.journaling;
         let written = (|| {
-            if self.journal.is_none() {
-                let file = File::create(Manifest::journal_path(dir))?;
-                self.journal = Some(BufWriter::with_capacity(64 * 1024, file));
+            if journaling {
+                if self.journal.is_none() {
+                    let file = File::create(Manifest::journal_path(dir))?;
+                    self.journal = Some(BufWriter::with_capacity(64 * 1024, file));
+                }
+                if let Some(journal) = self.journal.as_mut() {
+                    journal.write_all(line)?;
+                }
             }
-            let journal = self.journal.as_mut().expect("just opened");
-            journal.write_all(line)?;
             self.pending
                 .get_or_insert_with(|| Sorter::new(dir))
                 .push(key.as_bytes(), value)
@@ -849,6 +858,11 @@ mod tests {
         let (mut m, _) = Manifest::load(dir.path());
         m.set(&entry("new@b.c", "2"));
         m.remove("old@b.c");
+        // More than a read buffer's worth, so that reading it back while
+        // folding it in is tested over its whole length.
+        for i in 0..300 {
+            m.set(&entry(&format!("more{i:03}@b.c"), "3"));
+        }
         m.flush().unwrap();
         // Killed here: no save. A line cut short by the kill follows.
         std::mem::forget(m);
@@ -860,12 +874,14 @@ mod tests {
         let (m, warnings) = Manifest::load(dir.path());
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].contains("2 results from its journal")
+            warnings[0].contains("302 results from its journal")
                 && warnings[0].contains("1 unreadable lines skipped"),
             "{}",
             warnings[0]
         );
-        assert_eq!(keys(&m), ["new@b.c"]);
+        let keys = keys(&m);
+        assert_eq!(keys.len(), 301);
+        assert!(keys.contains(&"new@b.c".to_string()) && !keys.contains(&"old@b.c".to_string()));
         assert!(!journal.exists());
         // Once only.
         assert!(Manifest::load(dir.path()).1.is_empty());
