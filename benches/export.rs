@@ -11,6 +11,9 @@
 //! (e) scale: 10,000 and 300,000 addresses, no latency, --jobs 8, a first run
 //!     and a --sync re-run with nothing changed (`EWS_BENCH_SCALE=10000,100000`
 //!     picks other sizes), then a table of every row.
+//!
+//! `EWS_BENCH_TOOL=/path/to/ews-photo` measures another build (say, main's)
+//! with the same rows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,6 +32,10 @@ struct Run {
 }
 
 fn tool() -> PathBuf {
+    // Another build to compare with, e.g. main's.
+    if let Some(other) = std::env::var_os("EWS_BENCH_TOOL") {
+        return PathBuf::from(other);
+    }
     let built = PathBuf::from(env!("CARGO_BIN_EXE_ews-photo"));
     if built.is_file() {
         return built;

@@ -180,30 +180,17 @@ pub fn parse_response(body: &[u8]) -> Result<Reply, ParseError> {
     interpret_document(&doc)
 }
 
-/// What [`kinds`] finds in a text.
-const SPACE: u8 = 1;
-const OTHER: u8 = 2;
-
-/// The kind of each byte, for [`kinds`].
-const KIND: [u8; 256] = {
-    let mut table = [OTHER; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
-            table[b] = 0;
-        } else if c.is_ascii_whitespace() {
-            table[b] = SPACE;
-        }
-        b += 1;
-    }
-    table
-};
-
-/// The kinds of bytes in `text` other than base64 characters, or-ed
-/// together (a table look-up a byte: the picture is kilobytes).
-fn kinds(text: &str) -> u8 {
-    text.bytes().fold(0, |seen, b| seen | KIND[usize::from(b)])
+/// True when `bytes` hold ASCII whitespace (or another byte up to 0x20),
+/// eight at a time.
+fn has_space(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|word| {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        w.wrapping_sub(ONES * 0x21) & !w & HIGHS != 0
+    });
+    found || words.remainder().iter().any(|&b| b <= 0x20)
 }
 
 /// A parsed answer's meaning.
@@ -402,7 +389,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, ParseError> {
     let bad = |e: base64::DecodeError| ParseError::BadPicture(e.to_string());
     // Most answers have no line breaks: no copy then.
-    if kinds(text) & SPACE == 0 {
+    if !has_space(text.as_bytes()) {
         return BASE64.decode(text).map_err(bad);
     }
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();

@@ -225,6 +225,37 @@ const NAME: [u8; 256] = {
 };
 const COLON: u8 = 2;
 
+/// Where the plain text that starts at `at` ends: eight bytes at a time
+/// while none of them can be special (a picture is kilobytes of text), then
+/// byte by byte.
+fn plain_run(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    loop {
+        while let Some(word) = bytes.get(at..at + 8) {
+            let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            // A control character (below 0x20), '<', '&' or 0xEF; a false
+            // alarm only sends the word to the byte loop.
+            let special = (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+                | has_zero(w ^ (ONES * u64::from(b'<')))
+                | has_zero(w ^ (ONES * u64::from(b'&')))
+                | has_zero(w ^ (ONES * 0xEF));
+            if special != 0 {
+                break;
+            }
+            at += 8;
+        }
+        let stop = (at + 8).min(bytes.len());
+        while at < stop && PLAIN[usize::from(bytes[at])] {
+            at += 1;
+        }
+        if at < stop || at == bytes.len() {
+            return at;
+        }
+    }
+}
+
 impl<'a> Parser<'a> {
     fn error(&self, what: &str) -> String {
         let line = 1 + self.bytes[..self.at.min(self.bytes.len())]
@@ -336,9 +367,7 @@ impl<'a> Parser<'a> {
         let mut owned: Option<String> = None;
         let mut plain_from = start;
         loop {
-            while self.at < self.bytes.len() && PLAIN[usize::from(self.bytes[self.at])] {
-                self.at += 1;
-            }
+            self.at = plain_run(self.bytes, self.at);
             match self.bytes.get(self.at) {
                 None | Some(b'<') => break,
                 Some(b'&') => {
@@ -586,7 +615,7 @@ impl<'a> Parser<'a> {
         // Most values are plain: found in one pass.
         if let Some(len) = self.bytes[start..].iter().position(|&b| b == quote) {
             let raw = &self.text[start..start + len];
-            if raw.bytes().all(|b| PLAIN[usize::from(b)]) {
+            if plain_run(raw.as_bytes(), 0) == len {
                 self.at += len + 1;
                 return Ok(Cow::Borrowed(raw));
             }
@@ -742,6 +771,23 @@ mod tests {
         assert!(parse(&wide).is_err());
         let fits = format!("<r>{}</r>", "<a/>".repeat(NODES_LIMIT - 1));
         assert!(parse(&fits).is_ok());
+    }
+
+    #[test]
+    fn plain_runs_stop_at_every_special_byte_wherever_it_falls() {
+        for len in 0..40 {
+            for special in [b'<', b'&', 0x01, 0x1F, 0xEF] {
+                for at in 0..len {
+                    let mut bytes = vec![b'A'; len];
+                    bytes[at] = special;
+                    assert_eq!(plain_run(&bytes, 0), at, "{len} {special} {at}");
+                }
+                assert_eq!(plain_run(&vec![b'z'; len], 0), len);
+            }
+        }
+        // Tab, line feed, carriage return, space and non-ASCII are plain.
+        let text = "a\tb\nc\rd e é ü ✓ 0123456789 <";
+        assert_eq!(plain_run(text.as_bytes(), 0), text.len() - 1);
     }
 
     #[test]
