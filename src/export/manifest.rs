@@ -106,6 +106,9 @@ pub struct Manifest {
     failed: Option<io::Error>,
     /// False while a killed run's journal is read back: it is the journal.
     journaling: bool,
+    /// A killed run's journal could not be folded in: it stays, this run
+    /// appends to it, and [`Manifest::save`] folds in the whole of it.
+    unfolded: bool,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -140,6 +143,7 @@ impl Manifest {
             changes: 0,
             failed: None,
             journaling: true,
+            unfolded: false,
         }
     }
 
@@ -195,9 +199,9 @@ impl Manifest {
     /// Folds in a journal left by a run that was killed; the warning says so.
     fn recover(&mut self) -> Option<String> {
         let path = Manifest::journal_path(&self.dir);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        let (recovered, damaged) = match self.replay_journal() {
+            Ok(Some(counts)) => counts,
+            Ok(None) => return None,
             Err(e) => {
                 return Some(format!(
                     "cannot read {} ({e}); the photos it lists will be fetched again",
@@ -205,6 +209,40 @@ impl Manifest {
                 ));
             }
         };
+        let saved = self.save();
+        let lost = if damaged > 0 {
+            format!(" ({damaged} unreadable lines skipped: their photos will be fetched again)")
+        } else {
+            String::new()
+        };
+        Some(match saved {
+            Ok(()) => format!(
+                "the last run in this folder stopped before it could update the manifest; {recovered} results from its journal {} were added to it{lost}",
+                path.display()
+            ),
+            Err(e) => {
+                // Kept, and this run's changes go after it: the journal as a
+                // whole is folded in at the end of this run, or by the next.
+                self.unfolded = true;
+                format!(
+                    "the last run in this folder stopped before it could update the manifest, and its journal {} cannot be folded in now ({e}); this run adds to it and tries again at its end",
+                    path.display()
+                )
+            }
+        })
+    }
+
+    /// Reads the journal into the pending changes (in place of any), in its
+    /// order; `None` when there is none. Returns the changes read and the
+    /// unreadable lines skipped.
+    fn replay_journal(&mut self) -> io::Result<Option<(u64, u64)>> {
+        let file = match File::open(Manifest::journal_path(&self.dir)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.pending = None;
+        self.changes = 0;
         let mut damaged = 0u64;
         self.journaling = false;
         for line in BufReader::new(file).split(b'\n') {
@@ -226,23 +264,7 @@ impl Manifest {
             }
         }
         self.journaling = true;
-        let recovered = self.changes;
-        let saved = self.save();
-        let lost = if damaged > 0 {
-            format!(" ({damaged} unreadable lines skipped: their photos will be fetched again)")
-        } else {
-            String::new()
-        };
-        Some(match saved {
-            Ok(()) => format!(
-                "the last run in this folder stopped before it could update the manifest; {recovered} results from its journal {} were added to it{lost}",
-                path.display()
-            ),
-            Err(e) => format!(
-                "the last run in this folder stopped before it could update the manifest, and its journal {} cannot be folded in now ({e}); the next run tries again",
-                path.display()
-            ),
-        })
+        Ok(Some((self.changes, damaged)))
     }
 
     /// True when it has no entries and no changes.
@@ -297,7 +319,12 @@ impl Manifest {
         let written = (|| {
             if journaling {
                 if self.journal.is_none() {
-                    let file = File::create(Manifest::journal_path(dir))?;
+                    // Appended to: a journal still there is one that could
+                    // not be folded in, and is part of this run's changes.
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(Manifest::journal_path(dir))?;
                     self.journal = Some(BufWriter::with_capacity(64 * 1024, file));
                 }
                 if let Some(journal) = self.journal.as_mut() {
@@ -336,13 +363,22 @@ impl Manifest {
     /// removes the journal. Without changes the file is left as it is.
     pub fn save(&mut self) -> Result<(), OutputError> {
         self.flush()?;
-        let Some(pending) = self.pending.take() else {
-            return Ok(());
-        };
         let path = Manifest::path(&self.dir);
         let io_error = |source| OutputError::Io {
             path: path.clone(),
             source,
+        };
+        if self.unfolded {
+            // An earlier run's lines come first in the journal, this run's
+            // after them: all of it, in order.
+            self.journal = None;
+            self.replay_journal().map_err(|e| OutputError::Io {
+                path: Manifest::journal_path(&self.dir),
+                source: e,
+            })?;
+        }
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
         };
         let changes = pending.finish().map_err(io_error)?;
         let base = self.entries().map_err(io_error)?;
@@ -355,6 +391,7 @@ impl Manifest {
         self.len = len;
         self.changes = 0;
         self.journal = None;
+        self.unfolded = false;
         match std::fs::remove_file(Manifest::journal_path(&self.dir)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(OutputError::Io {
                 path: Manifest::journal_path(&self.dir),
@@ -885,6 +922,35 @@ mod tests {
         assert!(!journal.exists());
         // Once only.
         assert!(Manifest::load(dir.path()).1.is_empty());
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_folded_in_is_kept_and_added_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut m, _) = Manifest::load(dir.path());
+        m.set(&entry("killed@b.c", "1"));
+        m.flush().unwrap();
+        std::mem::forget(m);
+        // Something in the manifest's place that cannot be replaced: a folder.
+        std::fs::create_dir(Manifest::path(dir.path())).unwrap();
+        let (mut m, warnings) = Manifest::load(dir.path());
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("cannot be folded in now")),
+            "{warnings:?}"
+        );
+        m.set(&entry("this@b.c", "2"));
+        assert!(m.save().is_err());
+        // The folder gone, the next run folds in both runs' results.
+        std::fs::remove_dir(Manifest::path(dir.path())).unwrap();
+        let (m, warnings) = Manifest::load(dir.path());
+        assert!(
+            warnings[0].contains("2 results from its journal"),
+            "{warnings:?}"
+        );
+        assert_eq!(keys(&m), ["killed@b.c", "this@b.c"]);
+        assert!(!Manifest::journal_path(dir.path()).exists());
     }
 
     #[test]
