@@ -1,5 +1,6 @@
 //! One photo end to end over a back end: the request, the authentication legs,
-//! redirects on the same server, and retries while the server is busy.
+//! redirects on the same server, and retries while the server is busy; or
+//! several photos at once, in batches, where the back end can batch.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,8 +11,9 @@ use crate::auth::{
     parse_challenges,
 };
 use crate::backend::ews::{Ews, Protocol};
-use crate::backend::{Backend, Next, Outcome, PhotoRequest};
-use crate::error::{Error, ServerError};
+use crate::backend::graph::Graph;
+use crate::backend::{Backend, Exchange, Next, Outcome, PhotoRequest};
+use crate::error::{Error, ServerError, TransportError};
 use crate::http::{HttpReply, HttpRequest};
 use crate::retry::{BusyWait, Gate, RetryPolicy};
 use crate::transport::{Transport, TransportOptions};
@@ -29,6 +31,13 @@ pub enum Service {
         /// `RequestServerVersion` for SOAP.
         server_version: String,
     },
+    /// Microsoft Graph.
+    Graph {
+        /// The service's root, e.g. `https://graph.microsoft.com` (or a
+        /// national cloud's: `https://graph.microsoft.us`,
+        /// `https://dod-graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`).
+        url: HttpUrl,
+    },
 }
 
 impl Service {
@@ -41,10 +50,30 @@ impl Service {
         }
     }
 
+    /// Microsoft Graph at its global address, `https://graph.microsoft.com`.
+    pub fn graph() -> Service {
+        Service::Graph {
+            url: HttpUrl::parse(crate::backend::graph::GLOBAL).expect("a valid URL"),
+        }
+    }
+
     /// The URL requests go to (credentials are checked against its scheme).
     pub fn url(&self) -> &HttpUrl {
         match self {
-            Service::Ews { url, .. } => url,
+            Service::Ews { url, .. } | Service::Graph { url } => url,
+        }
+    }
+
+    /// The back end's name, as `--backend` spells it and manifests record it:
+    /// `ews` or `graph`.
+    ///
+    /// ```
+    /// assert_eq!(ews_photo::Service::graph().name(), "graph");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Service::Ews { .. } => "ews",
+            Service::Graph { .. } => "graph",
         }
     }
 
@@ -57,6 +86,7 @@ impl Service {
             } => Ok(Box::new(
                 Ews::new(url.clone(), *protocol, server_version).map_err(Error::Usage)?,
             )),
+            Service::Graph { url } => Ok(Box::new(Graph::new(url))),
         }
     }
 }
@@ -165,45 +195,178 @@ impl Client {
 
     /// Fetches one photo, retrying while the server is busy.
     pub fn fetch(&mut self, photo: &PhotoRequest) -> Result<Outcome, Error> {
-        let policy = self.config.retry;
-        let mut retry = 0;
+        self.fetch_many(std::slice::from_ref(photo))
+            .pop()
+            .expect("one result per photo")
+    }
+
+    /// How many photos [`Client::fetch_many`] sends in one request: the back
+    /// end's batch limit (20 for Graph's `$batch`), or 1 (EWS: one request
+    /// per photo).
+    pub fn batch_limit(&self) -> usize {
+        self.backend.batching().map_or(1, |b| b.limit().max(1))
+    }
+
+    /// Fetches several photos, one result per photo in the same order. Where
+    /// the back end can batch, their requests go together, up to
+    /// [`Client::batch_limit`] at a time; a photo whose conversation needs
+    /// another request (a look-up, a smaller size) goes in the next round.
+    /// Busy answers, to one photo or to the batch, are retried as
+    /// [`Client::fetch`] retries them (only what was busy is sent again),
+    /// after the shared gate opens.
+    pub fn fetch_many(&mut self, photos: &[PhotoRequest]) -> Vec<Result<Outcome, Error>> {
+        let mut items: Vec<Item> = photos
+            .iter()
+            .map(|photo| Item {
+                exchange: self.backend.begin(photo),
+                retries: 0,
+                alone: false,
+                result: None,
+            })
+            .collect();
+        let limit = self.batch_limit();
+        let mut batch_retries = 0;
         loop {
+            let alone = items.iter().position(|i| i.result.is_none() && i.alone);
+            let pending: Vec<usize> = match alone {
+                Some(one) => vec![one],
+                None => (0..items.len())
+                    .filter(|&n| items[n].result.is_none())
+                    .take(limit)
+                    .collect(),
+            };
+            if pending.is_empty() {
+                break;
+            }
             self.gate.wait_open();
-            match self.attempt(photo) {
+            if let [one] = pending[..] {
+                let request = items[one].exchange.request().clone();
+                match self.send(request) {
+                    Ok(reply) => self.answer(&mut items[one], &photos[one], &reply),
+                    Err(err) => items[one].result = Some(Err(err)),
+                }
+                continue;
+            }
+            match self.send_batch(&items, &pending) {
+                Ok(parts) => {
+                    batch_retries = 0;
+                    for (n, part) in pending.into_iter().zip(parts) {
+                        match part {
+                            Ok(reply) => self.answer(&mut items[n], &photos[n], &reply),
+                            Err(err) => self.fail(&mut items[n], &photos[n], err),
+                        }
+                    }
+                }
+                // A batch too large to read: its photos go one by one.
+                Err(Error::Transport(TransportError::TooLarge { .. })) => {
+                    for n in pending {
+                        items[n].alone = true;
+                    }
+                }
                 Err(Error::Server(ServerError::Busy {
                     code,
                     message,
                     back_off,
-                })) if retry < policy.retries => {
-                    retry += 1;
-                    let wait = policy.wait(retry, back_off);
-                    if let Some(observer) = &self.on_wait {
-                        observer(&BusyWait {
-                            reason: message.map(|m| format!("{code}: {m}")).unwrap_or(code),
-                            wait,
-                            retry,
-                            retries: policy.retries,
-                            hinted: back_off.is_some(),
-                        });
-                    }
-                    self.gate.close_until(Instant::now() + wait);
+                })) if batch_retries < self.config.retry.retries => {
+                    batch_retries += 1;
+                    self.pause(code, message, back_off, batch_retries);
                 }
-                other => return other,
+                Err(err) => {
+                    for n in pending {
+                        items[n].result = Some(Err(duplicate(&err)));
+                    }
+                }
             }
+        }
+        items
+            .into_iter()
+            .map(|item| item.result.expect("every photo has a result"))
+            .collect()
+    }
+
+    /// Sends the current requests of `pending` as one batch; the answer to
+    /// each, in the order of `pending`.
+    fn send_batch(
+        &mut self,
+        items: &[Item],
+        pending: &[usize],
+    ) -> Result<Vec<Result<HttpReply, ServerError>>, Error> {
+        let batching = self.backend.batching().expect("only a batching back end");
+        let parts: Vec<(String, &HttpRequest)> = pending
+            .iter()
+            .map(|&n| ((n + 1).to_string(), items[n].exchange.request()))
+            .collect();
+        let request = batching.wrap(&parts);
+        let reply = self.send(request)?;
+        let mut answers = self
+            .backend
+            .batching()
+            .expect("only a batching back end")
+            .unwrap(&reply)?;
+        // Parts come back in any order; ids are matched without case (notes §B.6).
+        Ok(pending
+            .iter()
+            .map(|&n| {
+                let id = (n + 1).to_string();
+                match answers
+                    .iter()
+                    .position(|(got, _)| got.eq_ignore_ascii_case(&id))
+                {
+                    Some(at) => answers.swap_remove(at).1,
+                    None => Err(ServerError::Malformed(format!(
+                        "the $batch answer has no response for part {id}"
+                    ))),
+                }
+            })
+            .collect())
+    }
+
+    /// Hands an answer to a photo's exchange: done, another request, or busy
+    /// (then the photo starts again after the wait, alone of its batch).
+    fn answer(&mut self, item: &mut Item, photo: &PhotoRequest, reply: &HttpReply) {
+        match item.exchange.answer(reply) {
+            Next::Again => {}
+            Next::Done(Ok(outcome)) => item.result = Some(Ok(outcome)),
+            Next::Done(Err(err)) => self.fail(item, photo, err),
         }
     }
 
-    /// One try: the back end's requests with their authentication legs and
-    /// redirects, no retries.
-    fn attempt(&mut self, photo: &PhotoRequest) -> Result<Outcome, Error> {
-        let mut exchange = self.backend.begin(photo);
-        loop {
-            let reply = self.send(exchange.request().clone())?;
-            match exchange.answer(&reply) {
-                Next::Done(outcome) => return outcome.map_err(Error::from),
-                Next::Again => continue,
+    fn fail(&mut self, item: &mut Item, photo: &PhotoRequest, err: ServerError) {
+        match err {
+            ServerError::Busy {
+                code,
+                message,
+                back_off,
+            } if item.retries < self.config.retry.retries => {
+                item.retries += 1;
+                self.pause(code, message, back_off, item.retries);
+                item.exchange = self.backend.begin(photo);
             }
+            err => item.result = Some(Err(err.into())),
         }
+    }
+
+    /// Closes the shared gate for the wait the server asked for (or the
+    /// back-off), and says so.
+    fn pause(
+        &self,
+        code: String,
+        message: Option<String>,
+        back_off: Option<std::time::Duration>,
+        retry: u32,
+    ) {
+        let policy = self.config.retry;
+        let wait = policy.wait(retry, back_off);
+        if let Some(observer) = &self.on_wait {
+            observer(&BusyWait {
+                reason: message.map(|m| format!("{code}: {m}")).unwrap_or(code),
+                wait,
+                retry,
+                retries: policy.retries,
+                hinted: back_off.is_some(),
+            });
+        }
+        self.gate.close_until(Instant::now() + wait);
     }
 
     /// Sends a request with authentication, answering 401 challenges and
@@ -214,6 +377,8 @@ impl Client {
         let mut offered: Vec<Challenge> = Vec::new();
         let mut redirects = 0;
         let mut legs = 0;
+        // What the back end reads in the last 401, beyond its challenge.
+        let mut rejection: Option<String> = None;
         loop {
             request.authorization = match self.authenticator.as_mut() {
                 Some(auth) => match auth.authorization(challenge.as_ref()) {
@@ -221,7 +386,7 @@ impl Client {
                     Ok(Step::NoHeader) => None,
                     Ok(Step::Failed) => {
                         let scheme = auth.scheme();
-                        return Err(self.rejected(scheme, offered, &challenge));
+                        return Err(self.rejected(scheme, offered, &challenge, rejection));
                     }
                     Err(error) => return Err(self.auth_error(error, offered)),
                 },
@@ -232,6 +397,7 @@ impl Client {
                 401 => {
                     legs += 1;
                     offered = parse_challenges(reply.headers_all("www-authenticate"));
+                    rejection = self.backend.rejection_hint(&reply);
                     if legs > MAX_AUTH_LEGS {
                         return Err(ServerError::Unauthorized {
                             status: 401,
@@ -284,18 +450,22 @@ impl Client {
         }
     }
 
-    /// The 401 after our credentials: say which scheme failed and what to check.
+    /// The 401 after our credentials: say which scheme failed and what to
+    /// check (the back end's reading of the answer, when it has one).
     fn rejected(
         &self,
         scheme: &str,
         offered: Vec<Challenge>,
         challenge: &Option<Challenge>,
+        rejection: Option<String>,
     ) -> Error {
         let hint = if !offered.iter().any(|c| c.is(scheme)) {
             format!(
                 "the server does not accept {scheme}; {}",
                 auth::suggestion(&offered, false, false)
             )
+        } else if let Some(hint) = rejection {
+            hint
         } else {
             self.authenticator
                 .as_ref()
@@ -315,6 +485,13 @@ impl Client {
     /// NTLM waits for the first 401, which says whether its tokens travel as
     /// `NTLM` or `Negotiate`; its settings are checked now, though.
     fn configured_authenticator(&mut self) -> Result<Option<Box<dyn Authenticator>>, Error> {
+        if let (Service::Graph { .. }, AuthMethod::Basic | AuthMethod::Ntlm) =
+            (&self.config.service, self.config.auth)
+        {
+            return Err(Error::Usage(
+                "Microsoft Graph takes OAuth 2 tokens only, not passwords: use --auth bearer with a token issued for Graph (EWS_TOKEN or --token-file)".into(),
+            ));
+        }
         match self.config.auth {
             AuthMethod::Auto => Ok(None),
             AuthMethod::Ntlm => {
@@ -421,6 +598,27 @@ impl Client {
                 Ok(auth::bearer(&token))
             }
         }
+    }
+}
+
+/// One photo of [`Client::fetch_many`].
+struct Item {
+    exchange: Box<dyn Exchange>,
+    /// Busy retries so far.
+    retries: u32,
+    /// Sent on its own: its batch's answer was too large to read.
+    alone: bool,
+    result: Option<Result<Outcome, Error>>,
+}
+
+/// The same failure again, for every photo of a batch that it ended. Only
+/// the kinds that sending a request can give are copied exactly.
+fn duplicate(err: &Error) -> Error {
+    match err {
+        Error::Server(e) => Error::Server(e.clone()),
+        Error::Transport(e) => Error::Transport(e.clone()),
+        Error::Usage(message) => Error::Usage(message.clone()),
+        other => Error::local("fetch the photos of a batch", other),
     }
 }
 

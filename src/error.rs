@@ -202,7 +202,9 @@ impl Error {
 }
 
 /// The server answered something other than a photo.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so that one answer to a batch of requests can fail each of them.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ServerError {
     /// 401: credentials missing, wrong, or of a scheme the server does not take.
     #[error("{}", unauthorized_message(*status, offered, tried.as_deref(), hint))]
@@ -218,12 +220,13 @@ pub enum ServerError {
     },
 
     /// 403 or an access-denied response code.
-    #[error(
-        "access denied ({detail}): the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)"
-    )]
+    #[error("access denied ({detail}): {advice}")]
     Forbidden {
         /// The status or response code and message.
         detail: String,
+        /// What is probably missing, and who can grant it: the back end
+        /// knows ([`FORBIDDEN_ADVICE`] for EWS).
+        advice: String,
     },
 
     /// ErrorServerBusy, 503 and friends: the server asked us to back off.
@@ -285,6 +288,9 @@ pub enum ServerError {
     },
 }
 
+/// What a refusal from EWS usually means.
+pub const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
+
 fn unauthorized_message(
     status: u16,
     offered: &[Challenge],
@@ -322,7 +328,7 @@ impl ServerError {
 }
 
 /// The connection failed, or the answer broke a transport limit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TransportError {
     /// DNS, connect, TLS handshake, timeout, reset.
     #[error("could not reach {url}: {reason}")]
