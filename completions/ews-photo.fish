@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n url= u/user= domain= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -24,7 +24,10 @@ function __fish_ews_photo_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -33,9 +36,9 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentica
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l timeout -d 'Give up on a request after SECS seconds' -r
@@ -69,8 +72,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l format -d 'C
 jpeg\t'JPEG'
 png\t'PNG'
 webp\t'WebP (lossless)'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written)' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match (Graph: compare the photo\'s @odata.mediaEtag): an unchanged photo is not downloaded again (exit 0, nothing written)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -79,9 +85,9 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Aut
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l timeout -d 'Give up on a request after SECS seconds' -r
@@ -115,11 +121,15 @@ jpeg\t'JPEG'
 png\t'PNG'
 webp\t'WebP (lossless)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s j -l jobs -d 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l batch -d 'With --backend graph: photos per $batch request, 1 to 20 (Graph\'s limit); 1 sends one request per photo. EWS always sends one request per photo' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l report -d 'Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l progress -d 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)' -r -f -a "auto\t'A bar on a terminal, periodic lines otherwise; nothing with -q'
 always\t'As auto, even with -q'
 never\t'No progress (the summary is still printed, unless -q)'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -128,15 +138,15 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d '
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder\'s manifest): unchanged photos are not downloaded or written again'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder\'s manifest; with Graph, the photos\' @odata.mediaEtag): unchanged photos are not downloaded or written again'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 'With --sync: delete the file of a user whose photo was removed on the server'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
@@ -146,7 +156,10 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s v -l verb
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -155,9 +168,9 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l timeout -d 'Give up on a request after SECS seconds' -r
@@ -170,7 +183,10 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -179,9 +195,9 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Aut
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l timeout -d 'Give up on a request after SECS seconds' -r

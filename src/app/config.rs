@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::app::Console;
 use crate::auth::{AuthMethod, Credentials, PasswordPrompt, PasswordSource};
 use crate::backend::ews::Protocol;
-use crate::cli::{AuthArg, Connection, ProtocolArg};
+use crate::cli::{AuthArg, BackendArg, Connection, ProtocolArg};
 use crate::client::{ClientConfig, Service};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
@@ -24,7 +24,19 @@ pub fn client_config(
     stdin_is_data: bool,
     console: Console,
 ) -> Result<ClientConfig, Error> {
-    let url = ews_url(connection.url.as_deref())?;
+    let service = match connection.backend {
+        BackendArg::Ews => Service::Ews {
+            url: ews_url(connection.url.as_deref())?,
+            protocol: match connection.protocol {
+                ProtocolArg::Soap => Protocol::Soap,
+                ProtocolArg::Rest => Protocol::Rest,
+            },
+            server_version: connection.server_version.clone(),
+        },
+        BackendArg::Graph => Service::Graph {
+            url: graph_url(&connection.graph_url)?,
+        },
+    };
     let credentials = Credentials {
         user: connection.user.clone().filter(|u| !u.is_empty()),
         password: password_source(connection, stdin_is_data)?,
@@ -38,14 +50,7 @@ pub fn client_config(
         );
     }
     Ok(ClientConfig {
-        service: Service::Ews {
-            url,
-            protocol: match connection.protocol {
-                ProtocolArg::Soap => Protocol::Soap,
-                ProtocolArg::Rest => Protocol::Rest,
-            },
-            server_version: connection.server_version.clone(),
-        },
+        service,
         auth: match connection.auth {
             AuthArg::Auto => AuthMethod::Auto,
             AuthArg::Basic => AuthMethod::Basic,
@@ -82,6 +87,15 @@ fn ews_url(given: Option<&str>) -> Result<HttpUrl, Error> {
         })?;
     HttpUrl::parse(given)
         .map_err(|e| Error::Usage(format!("invalid URL: {e} (e.g. {EWS_URL_EXAMPLE})")))
+}
+
+fn graph_url(given: &str) -> Result<HttpUrl, Error> {
+    HttpUrl::parse(given).map_err(|e| {
+        Error::Usage(format!(
+            "invalid --graph-url: {e} (e.g. {}, or a national cloud's: https://graph.microsoft.us)",
+            crate::backend::graph::GLOBAL
+        ))
+    })
 }
 
 fn password_source(connection: &Connection, stdin_is_data: bool) -> Result<PasswordSource, Error> {

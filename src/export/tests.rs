@@ -20,6 +20,8 @@ fn settings(dir: &Path, name: &str) -> RunSettings {
         prune: true,
         skip_existing: false,
         default_ext: "jpg",
+        backend: "ews",
+        batch: 1,
     }
 }
 
@@ -41,6 +43,7 @@ fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
         size: "HR96x96".into(),
         name: name.map(str::to_string),
         etag: Some("e1".into()),
+        backend: None,
         fetched: "2026-12-01T00:00:00Z".into(),
     }
 }

@@ -79,11 +79,15 @@ enum Scenario {
     GzipBomb,
     Doctype,
     Deep,
+    EwsDisabled,
+    EwsBlocked,
 }
 
 /// Prefixes, longest first so that `nophotoempty` wins over `nophoto`.
-const PREFIXES: [(&str, Scenario); 24] = [
+const PREFIXES: [(&str, Scenario); 26] = [
     ("nophotoempty", Scenario::NoPhotoEmpty),
+    ("ewsdisabled", Scenario::EwsDisabled),
+    ("ewsblocked", Scenario::EwsBlocked),
     ("shortbody", Scenario::ShortBody),
     ("gzipbomb", Scenario::GzipBomb),
     ("doctype", Scenario::Doctype),
@@ -337,6 +341,14 @@ impl Ews {
                     )
                 };
                 return Action::Reply(Reply::new(200).xml(soap::error(text, code, None)));
+            }
+            Scenario::EwsDisabled | Scenario::EwsBlocked => {
+                let reason = if scenario == Scenario::EwsDisabled {
+                    "EWS is disabled for this user or tenant"
+                } else {
+                    "EWS is blocked by policy for this user or tenant"
+                };
+                return Action::Reply(Reply::new(403).header("X-EWS-Policy-Reason", reason));
             }
             Scenario::Endless => {
                 let ct = if soap {

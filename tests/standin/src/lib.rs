@@ -61,6 +61,8 @@
 //! | `gzipbomb` | 200 `Content-Encoding: gzip`, 1 GiB of zeros in ~1 MiB | same, as `image/jpeg` |
 //! | `doctype` | 200 with a DOCTYPE and the "billion laughs" entities | same |
 //! | `deep` | 200 with 200,000 nested elements in the body | same |
+//! | `ewsdisabled` | 403 empty, `X-EWS-Policy-Reason: EWS is disabled for this user or tenant` (Exchange Online) | same |
+//! | `ewsblocked` | 403 empty, `X-EWS-Policy-Reason: EWS is blocked by policy for this user or tenant` | same |
 //!
 //! [`tls::TlsFront`] puts TLS in front of a server, with a test CA and a
 //! valid, wrong-host or expired certificate.
@@ -81,12 +83,16 @@
 //! * `auth`: [`Auth`], which any handler can check first.
 //! * [`tls`]: the TLS front, for any server.
 //!
-//! A stand-in for another service (Graph, Autodiscover, an OAuth token
-//! endpoint) is another [`http::Handler`] on its own [`http::Server`], with
-//! its own port.
+//! * `graph`: the Microsoft Graph stand-in ([`GraphStandIn`]): photos,
+//!   metadata, the directory look-up and `$batch`, its users and scenarios
+//!   documented there.
+//!
+//! A stand-in for another service (Autodiscover, an OAuth token endpoint) is
+//! another [`http::Handler`] on its own [`http::Server`], with its own port.
 
 mod auth;
 mod ews;
+pub mod graph;
 pub mod http;
 mod photo;
 mod soap;
@@ -98,6 +104,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use auth::Auth;
+pub use graph::{GraphOptions, GraphStandIn};
 pub use http::Recorded;
 pub use photo::etag_for;
 
