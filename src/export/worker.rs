@@ -32,12 +32,13 @@ pub(super) fn work(
         if state.stopping() {
             break;
         }
-        let jobs = feed.lock().unwrap_or_else(|e| e.into_inner()).next_jobs(
-            settings.batch,
-            state,
-            settings,
-            tx,
-        );
+        // The run's first request carries one photo: the other workers wait
+        // for it, and it tells soonest whether the credentials work.
+        let take = if first { 1 } else { settings.batch };
+        let jobs = feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_jobs(take, state, settings, tx);
         if jobs.is_empty() || state.stopping() {
             break;
         }

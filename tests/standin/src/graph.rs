@@ -130,7 +130,7 @@ pub(crate) struct Graph {
     throttled: AtomicU64,
     batches_to_throttle: AtomicU64,
     requests: AtomicU64,
-    parts_running: AtomicUsize,
+    /// The most parts one batch ever ran at the same time.
     most_parts_running: AtomicUsize,
 }
 
@@ -275,7 +275,6 @@ impl Graph {
             throttled: AtomicU64::new(0),
             batches_to_throttle: AtomicU64::new(0),
             requests: AtomicU64::new(0),
-            parts_running: AtomicUsize::new(0),
             most_parts_running: AtomicUsize::new(0),
         }
     }
@@ -742,8 +741,10 @@ impl Graph {
                 .unwrap_or_default();
             calls.push((id, url.to_string(), headers));
         }
-        // At most four parts at a time, each taking the item latency.
+        // At most four parts of this batch at a time, each taking the item
+        // latency; other batches run beside it (§B.5: the limit is per batch).
         let next = AtomicUsize::new(0);
+        let running = AtomicUsize::new(0);
         let answers: Mutex<Vec<(usize, Answer)>> = Mutex::new(Vec::new());
         std::thread::scope(|scope| {
             for _ in 0..PARTS_AT_ONCE.min(calls.len()) {
@@ -753,13 +754,13 @@ impl Graph {
                         let Some((_, url, headers)) = calls.get(n) else {
                             break;
                         };
-                        let running = self.parts_running.fetch_add(1, Ordering::SeqCst) + 1;
-                        self.most_parts_running.fetch_max(running, Ordering::SeqCst);
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        self.most_parts_running.fetch_max(now, Ordering::SeqCst);
                         if !self.options.item_latency.is_zero() {
                             std::thread::sleep(self.options.item_latency);
                         }
                         let answer = self.operate(url, headers, true);
-                        self.parts_running.fetch_sub(1, Ordering::SeqCst);
+                        running.fetch_sub(1, Ordering::SeqCst);
                         lock(&answers).push((n, answer));
                     }
                 });
@@ -860,6 +861,11 @@ impl GraphStandIn {
         self.server.url("")
     }
 
+    /// The address the server listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
     /// Every HTTP request received (batches count once), in arrival order.
     pub fn requests(&self) -> Vec<crate::Recorded> {
         self.server.requests()
@@ -880,7 +886,7 @@ impl GraphStandIn {
         self.graph.throttled()
     }
 
-    /// The most batch parts that ever ran at the same time (never above 4).
+    /// The most parts of one batch that ever ran at the same time (never above 4).
     pub fn most_parts_running(&self) -> usize {
         self.graph.most_parts_running()
     }
