@@ -94,7 +94,7 @@ fn get_after_help() -> String {
     )
 }
 
-/// What to do.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch one user's photo.

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::mpsc::SyncSender;
 
 use super::input::{Entries, ListEntry, classify};
-use super::{Finished, Msg, RunSettings, RunState, manifest};
+use super::{Finished, RunSettings, RunState, WorkerReport, manifest};
 use crate::error::Exit;
 use crate::output;
 use crate::record::{Record, Status};
@@ -42,7 +42,7 @@ impl AddressFeed {
         &mut self,
         state: &RunState,
         settings: &RunSettings,
-        tx: &SyncSender<Msg>,
+        tx: &SyncSender<WorkerReport>,
     ) -> Option<Job> {
         loop {
             let raw = match self.entries.as_mut()?.next() {
@@ -52,7 +52,7 @@ impl AddressFeed {
                 }
                 Some(Err(err)) => {
                     self.entries = None;
-                    let _ = tx.send(Msg::InputError(err));
+                    let _ = tx.send(WorkerReport::InputError(err));
                     return None;
                 }
                 Some(Ok(raw)) => raw,
@@ -64,7 +64,7 @@ impl AddressFeed {
                     record.line = Some(line);
                     record.error = Some(error);
                     record.exit_code = Exit::Usage.code();
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
+                    tx.send(WorkerReport::Finished(Box::new(Finished::of(record))))
                         .ok()?;
                     continue;
                 }
@@ -93,7 +93,7 @@ impl AddressFeed {
                     let mut record = Record::new(email, Status::Skipped);
                     record.line = Some(line);
                     record.path = Some(path.display().to_string());
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
+                    tx.send(WorkerReport::Finished(Box::new(Finished::of(record))))
                         .ok()?;
                     continue;
                 }

@@ -334,7 +334,7 @@ impl RunState {
 }
 
 /// From the workers to the collector.
-enum Msg {
+enum WorkerReport {
     Finished(Box<Finished>),
     Warning(String),
     Paused(BusyWait),
@@ -386,7 +386,7 @@ pub fn run(
     // The report first: a report that cannot be written fails the run before any request.
     let mut report = options.report.as_deref().map(Report::create).transpose()?;
     let gate = Arc::new(Gate::default());
-    let (tx, rx) = mpsc::sync_channel::<Msg>(256 + 4 * jobs);
+    let (tx, rx) = mpsc::sync_channel::<WorkerReport>(256 + 4 * jobs);
     let state = Arc::new(RunState {
         stop: stop.clone(),
         abort: AtomicBool::new(false),
@@ -520,7 +520,7 @@ fn worker_client(
     config: &ClientConfig,
     gate: &Arc<Gate>,
     state: &Arc<RunState>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
 ) -> Result<Client, Error> {
     let state = Arc::clone(state);
     let tx = tx.clone();
@@ -536,7 +536,7 @@ fn worker_client(
             }
             drop(pause);
             if announce {
-                let _ = tx.send(Msg::Paused(wait.clone()));
+                let _ = tx.send(WorkerReport::Paused(wait.clone()));
             }
         }))
 }
@@ -559,7 +559,7 @@ impl Collector<'_> {
     /// counts, what stopped the run, and whether it was interrupted.
     fn run(
         mut self,
-        rx: Receiver<Msg>,
+        rx: Receiver<WorkerReport>,
         total: u64,
         workers: usize,
         events: &mut dyn FnMut(Event),
@@ -601,9 +601,9 @@ impl Collector<'_> {
         (self.counts, self.stopped_by, interrupted)
     }
 
-    fn handle(&mut self, msg: Msg, workers: usize, events: &mut dyn FnMut(Event)) {
+    fn handle(&mut self, msg: WorkerReport, workers: usize, events: &mut dyn FnMut(Event)) {
         match msg {
-            Msg::Finished(finished) => {
+            WorkerReport::Finished(finished) => {
                 let Finished {
                     record,
                     change,
@@ -633,12 +633,12 @@ impl Collector<'_> {
                     self.dirty = true;
                 }
             }
-            Msg::Warning(text) => events(Event::Warning(&text)),
-            Msg::Paused(wait) => events(Event::Paused {
+            WorkerReport::Warning(text) => events(Event::Warning(&text)),
+            WorkerReport::Paused(wait) => events(Event::Paused {
                 wait: &wait,
                 workers,
             }),
-            Msg::InputError(err) => self.stop(err),
+            WorkerReport::InputError(err) => self.stop(err),
         }
     }
 

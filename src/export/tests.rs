@@ -98,7 +98,7 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
             .all(|j| j.previous.is_none())
     );
     // The malformed line became a failed record with its line number.
-    let Ok(Msg::Finished(finished)) = rx.try_recv() else {
+    let Ok(WorkerReport::Finished(finished)) = rx.try_recv() else {
         panic!("a record for the malformed line")
     };
     assert_eq!(finished.record.line, Some(2));
@@ -120,7 +120,7 @@ fn skip_existing_sends_a_record_instead_of_a_job() {
         feed.next_job(&state, &settings, &tx).unwrap().email,
         "d@e.f"
     );
-    let Ok(Msg::Finished(skipped)) = rx.try_recv() else {
+    let Ok(WorkerReport::Finished(skipped)) = rx.try_recv() else {
         panic!()
     };
     assert_eq!(skipped.record.status, Status::Skipped);

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 
 use super::feed::{AddressFeed, Job};
-use super::{Finished, ManifestChange, Msg, RunSettings, RunState, manifest};
+use super::{Finished, ManifestChange, RunSettings, RunState, WorkerReport, manifest};
 use crate::backend::{Outcome, PhotoRequest};
 use crate::client::Client;
 use crate::error::{Error, Exit};
@@ -17,7 +17,7 @@ pub(super) fn work(
     index: usize,
     mut client: Client,
     feed: &Mutex<AddressFeed>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
     state: &RunState,
     settings: &RunSettings,
 ) {
@@ -52,7 +52,7 @@ pub(super) fn work(
             break;
         };
         let stop = finished.fatal.is_some();
-        if tx.send(Msg::Finished(Box::new(finished))).is_err() || stop {
+        if tx.send(WorkerReport::Finished(Box::new(finished))).is_err() || stop {
             break;
         }
     }
@@ -74,7 +74,7 @@ fn fetch_one(
     job: &Job,
     state: &RunState,
     settings: &RunSettings,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
 ) -> Option<Finished> {
     let request = PhotoRequest {
         email: job.email.clone(),
@@ -111,7 +111,7 @@ fn fetch_one(
         Err(err) => return Some(failed(err.into())),
     };
     if let Some(warning) = prepared.mislabel_warning(&job.email) {
-        let _ = tx.send(Msg::Warning(warning));
+        let _ = tx.send(WorkerReport::Warning(warning));
     }
     let name = settings
         .template
@@ -134,7 +134,11 @@ fn fetch_one(
         if settings.made_for(&job.email, previous) {
             let _ = std::fs::remove_file(settings.dir.join(&previous.file));
         } else {
-            let _ = tx.send(Msg::Warning(not_made_for(job, &previous.file, "replace")));
+            let _ = tx.send(WorkerReport::Warning(not_made_for(
+                job,
+                &previous.file,
+                "replace",
+            )));
         }
     }
     let mut record = record(job, Status::Fetched);
