@@ -177,6 +177,9 @@ impl Client {
                 })) if retry < policy.retries => {
                     retry += 1;
                     let wait = policy.wait(retry, back_off);
+                    // Closed before anyone hears of it, so that whoever reacts
+                    // to the message already sees every worker held.
+                    self.gate.close_until(Instant::now() + wait);
                     if let Some(observer) = &self.on_wait {
                         observer(&BusyWait {
                             reason: message.map(|m| format!("{code}: {m}")).unwrap_or(code),
@@ -186,7 +189,6 @@ impl Client {
                             hinted: back_off.is_some(),
                         });
                     }
-                    self.gate.close_until(Instant::now() + wait);
                 }
                 other => return other,
             }
