@@ -317,15 +317,19 @@ impl RunState {
         changed.notify_all();
     }
 
+    /// Until the first worker's first answer (or the run stops). Not bounded
+    /// by a time: the first answer takes at most one request's --timeout, and
+    /// a bound would let every worker send a wrong password on a slow start.
     fn wait_warmed(&self) {
         let (lock, changed) = &self.warmed;
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: a slow first answer must not hold the whole run.
-        let _ = changed
-            .wait_timeout_while(guard, Duration::from_secs(2), |warm| {
-                !*warm && !self.stopping()
-            })
-            .unwrap_or_else(|e| e.into_inner());
+        let mut warm = lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Woken by the first answer; the slices only notice a Ctrl-C.
+        while !*warm && !self.stopping() {
+            warm = changed
+                .wait_timeout(warm, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     fn manifest(&self) -> std::sync::MutexGuard<'_, Manifest> {

@@ -42,6 +42,10 @@ pub(super) fn work(
             break;
         }
         let finished = fetch_one(&mut client, &job, state, settings, tx);
+        if finished.as_ref().is_some_and(|f| f.fatal.is_some()) {
+            // Before anyone is woken: the waiting workers must see the stop.
+            state.abort.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         if first {
             first = false;
             if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
