@@ -110,9 +110,9 @@ impl fmt::Debug for Gss {
 pub struct Credentials {
     /// The client principal, e.g. `jdoe@CONTOSO.COM`.
     pub principal: String,
-    /// How long they stay valid; `None` for no limit or when the library
-    /// cannot tell (e.g. MIT with only a client keytab: it fetches a ticket
-    /// when one is needed).
+    /// How long they stay valid; `None` when the library reports no limit.
+    /// With only a client keytab, MIT fetches a TGT for this check and
+    /// reports that ticket's lifetime.
     pub lifetime: Option<Duration>,
 }
 
@@ -290,7 +290,7 @@ impl Gss {
         Ok(Credentials {
             principal: name.display(),
             lifetime: match lifetime {
-                0 | ffi::GSS_C_INDEFINITE => None,
+                ffi::GSS_C_INDEFINITE => None,
                 seconds => Some(Duration::from_secs(u64::from(seconds))),
             },
         })

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Acceptor, AcceptorOptions, Credentials};
-use ews_gss::{Gss, Target};
+use ews_gss::Target;
 
 const MODE: Credentials = Credentials::ClientKeytab;
 
@@ -17,7 +17,7 @@ fn the_keytab_alone_is_enough_and_fills_the_cache() {
         !std::path::Path::new(cache_file).exists(),
         "the cache must start empty"
     );
-    let gss = Gss::load().unwrap();
+    let gss = common::gss();
     let credentials = gss.credentials().expect("the client keytab");
     assert_eq!(credentials.principal, realm.var("EWS_KRB_USER"));
 

@@ -4,14 +4,14 @@
 mod common;
 
 use common::Credentials;
-use ews_gss::{Error, ErrorKind, Gss, Target};
+use ews_gss::{Error, ErrorKind, Target};
 
 const MODE: Credentials = Credentials::SkewedKdc;
 
 #[test]
 fn a_clock_skew_says_so() {
     let _realm = realm_or_skip!(MODE);
-    let gss = Gss::load().unwrap();
+    let gss = common::gss();
     gss.credentials().expect("the TGT itself is fine");
     let mut context = gss
         .initiator(&Target::host_based("HTTP", "localhost"), None)

@@ -4,14 +4,14 @@
 mod common;
 
 use common::Credentials;
-use ews_gss::{Error, ErrorKind, Gss, Target};
+use ews_gss::{Error, ErrorKind, Target};
 
 const MODE: Credentials = Credentials::ExpiredTicket;
 
 #[test]
 fn an_expired_ticket_says_so() {
     let _realm = realm_or_skip!(MODE);
-    let gss = Gss::load().unwrap();
+    let gss = common::gss();
     match gss.credentials() {
         Err(error) => assert_eq!(error.kind(), ErrorKind::CredentialsExpired, "{error:?}"),
         Ok(credentials) => panic!("expired credentials accepted: {credentials:?}"),

@@ -4,14 +4,14 @@
 mod common;
 
 use common::Credentials;
-use ews_gss::{Error, ErrorKind, Gss, Operation, Target};
+use ews_gss::{Error, ErrorKind, Operation, Target};
 
 const MODE: Credentials = Credentials::Nothing;
 
 #[test]
 fn the_credentials_check_names_the_cache_it_looked_in() {
     let realm = realm_or_skip!(MODE);
-    let error = Gss::load().unwrap().credentials().unwrap_err();
+    let error = common::gss().credentials().unwrap_err();
     assert_eq!(error.operation, Operation::AcquireCredentials);
     assert_eq!(error.kind(), ErrorKind::NoCredentials, "{error:?}");
     assert_eq!(error.routine_error(), ews_gss::routine::NO_CRED);
@@ -33,8 +33,7 @@ fn the_credentials_check_names_the_cache_it_looked_in() {
 #[test]
 fn the_first_step_fails_with_no_credentials() {
     let _realm = realm_or_skip!(MODE);
-    let mut context = Gss::load()
-        .unwrap()
+    let mut context = common::gss()
         .initiator(&Target::host_based("HTTP", "localhost"), None)
         .unwrap();
     let Error::Gss(error) = context.step(None).unwrap_err() else {

@@ -5,13 +5,9 @@
 mod common;
 
 use common::{Acceptor, AcceptorOptions, Credentials};
-use ews_gss::{Error, ErrorKind, Gss, Target, flags};
+use ews_gss::{Error, ErrorKind, Target, flags};
 
 const MODE: Credentials = Credentials::TicketCache;
-
-fn gss() -> Gss {
-    Gss::load().expect("the realm runs, so MIT's libgssapi_krb5 is installed")
-}
 
 fn localhost() -> Target {
     Target::host_based("HTTP", "localhost")
@@ -20,7 +16,7 @@ fn localhost() -> Target {
 #[test]
 fn credentials_name_the_user_of_the_ticket_cache() {
     let realm = realm_or_skip!(MODE);
-    let credentials = gss().credentials().expect("kinit's TGT");
+    let credentials = common::gss().credentials().expect("kinit's TGT");
     assert_eq!(credentials.principal, realm.var("EWS_KRB_USER"));
     let lifetime = credentials.lifetime.expect("a TGT has an end time");
     assert!(lifetime.as_secs() > 3600, "{lifetime:?}");
@@ -43,7 +39,7 @@ fn a_handshake_authenticates_the_connection_and_mutual_authentication_completes(
         challenge.headers
     );
 
-    let mut context = gss().initiator(&localhost(), None).unwrap();
+    let mut context = common::gss().initiator(&localhost(), None).unwrap();
     let first = context.step(None).unwrap();
     assert!(
         !first.complete,
@@ -108,7 +104,9 @@ fn an_explicit_principal_works_like_the_host_based_name() {
         "HTTP/127.0.0.1",
         "HTTP/localhost@EWS.TEST",
     ] {
-        let mut context = gss().initiator(&Target::principal(name), None).unwrap();
+        let mut context = common::gss()
+            .initiator(&Target::principal(name), None)
+            .unwrap();
         let answer = common::negotiate_on(&mut acceptor.connect(), &mut context);
         assert_eq!(answer.status, 200, "{name}: {}", acceptor.stats());
         context
@@ -130,7 +128,7 @@ fn over_tls_the_acceptor_accepts_our_channel_bindings() {
         },
     );
     let mut connection = acceptor.connect();
-    let mut context = gss()
+    let mut context = common::gss()
         .initiator(&localhost(), Some(connection.bindings()))
         .unwrap();
     let answer = common::negotiate_on(&mut connection, &mut context);
@@ -163,7 +161,7 @@ fn over_tls_a_token_without_bindings_is_refused_when_they_are_required() {
         },
     );
     let mut connection = acceptor.connect();
-    let mut context = gss().initiator(&localhost(), None).unwrap();
+    let mut context = common::gss().initiator(&localhost(), None).unwrap();
     let answer = common::negotiate_on(&mut connection, &mut context);
     assert_eq!(answer.status, 401);
     let stats = acceptor.stats();
@@ -185,7 +183,7 @@ fn over_tls_a_token_without_bindings_is_refused_when_they_are_required() {
             ..Default::default()
         },
     );
-    let mut context = gss().initiator(&localhost(), None).unwrap();
+    let mut context = common::gss().initiator(&localhost(), None).unwrap();
     let answer = common::negotiate_on(&mut lenient.connect(), &mut context);
     assert_eq!(answer.status, 200);
     assert_eq!(lenient.stats()["bindings"][0], false);
@@ -203,7 +201,7 @@ fn over_tls_wrong_bindings_are_refused() {
         },
     );
     let mut connection = acceptor.connect();
-    let mut context = gss()
+    let mut context = common::gss()
         .initiator(&localhost(), Some(connection.bindings()))
         .unwrap();
     let answer = common::negotiate_on(&mut connection, &mut context);
@@ -228,7 +226,7 @@ fn a_corrupted_final_token_fails_the_context() {
             ..Default::default()
         },
     );
-    let mut context = gss().initiator(&localhost(), None).unwrap();
+    let mut context = common::gss().initiator(&localhost(), None).unwrap();
     let answer = common::negotiate_on(&mut acceptor.connect(), &mut context);
     assert_eq!(answer.status, 200, "the server thinks all is well");
     let Error::Gss(error) = context
@@ -259,7 +257,7 @@ fn a_missing_final_token_leaves_the_context_incomplete() {
             ..Default::default()
         },
     );
-    let mut context = gss().initiator(&localhost(), None).unwrap();
+    let mut context = common::gss().initiator(&localhost(), None).unwrap();
     let answer = common::negotiate_on(&mut acceptor.connect(), &mut context);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.negotiate_token(), None);
@@ -270,7 +268,7 @@ fn a_missing_final_token_leaves_the_context_incomplete() {
 #[test]
 fn an_unknown_service_principal_names_itself_in_the_minor_status() {
     let _realm = realm_or_skip!(MODE);
-    let mut context = gss()
+    let mut context = common::gss()
         .initiator(&Target::principal("HTTP/mail.nowhere.test@EWS.TEST"), None)
         .unwrap();
     let Error::Gss(error) = context.step(None).unwrap_err() else {
@@ -293,7 +291,7 @@ fn a_host_in_a_realm_without_trust_is_a_wrong_realm() {
     // No [domain_realm] entry: MIT takes the realm from the domain
     // (NOWHERE.TEST) and asks the KDC for a cross-realm TGT it does not have.
     let _realm = realm_or_skip!(MODE);
-    let mut context = gss()
+    let mut context = common::gss()
         .initiator(&Target::host_based("HTTP", "mail.nowhere.test"), None)
         .unwrap();
     let Error::Gss(error) = context.step(None).unwrap_err() else {
@@ -307,7 +305,7 @@ fn a_host_in_a_realm_without_trust_is_a_wrong_realm() {
 fn contexts_move_between_threads() {
     let realm = realm_or_skip!(MODE);
     let acceptor = Acceptor::start(realm, AcceptorOptions::default());
-    let gss = gss();
+    let gss = common::gss();
     let workers: Vec<_> = (0..3)
         .map(|_| {
             let gss = gss.clone();

@@ -502,3 +502,13 @@ pub fn negotiate_on(connection: &mut Connection, context: &mut ews_gss::Initiato
         }
     }
 }
+
+/// The GSS-API library under test: the default search, or the one named by
+/// EWS_GSS_LIBRARY (e.g. Heimdal's libgssapi.so.3, to try the fallback).
+pub fn gss() -> ews_gss::Gss {
+    match std::env::var("EWS_GSS_LIBRARY") {
+        Ok(library) if !library.is_empty() => ews_gss::Gss::load_from(&[library]),
+        _ => ews_gss::Gss::load(),
+    }
+    .expect("the realm runs, so a GSS-API library is installed")
+}
