@@ -62,6 +62,7 @@ STATS = {
     "per_connection": {},  # id -> {"tokens", "handshakes", "photos"}
     "bindings": [],  # per accepted context: whether CHANNEL_BOUND was set
     "initiators": [],  # per accepted context: the client principal
+    "targets": [],  # per accepted context: the service principal the ticket was for
     "final_tokens": [],  # per accepted context: "sent", "omitted", "corrupted", "none"
     "extended_protection": "none",
 }
@@ -239,6 +240,7 @@ class Handler(BaseHTTPRequestHandler):
             self.fail("Extended Protection: the token carries no channel binding (GSS_C_CHANNEL_BOUND_FLAG not set)")
             return
         initiator = str(self.ctx.initiator_name)
+        target = str(self.ctx.target_name)
         self.ctx = None
         self.authenticated = True
         headers = []
@@ -257,6 +259,7 @@ class Handler(BaseHTTPRequestHandler):
             STATS["per_connection"][self.conn_id]["handshakes"] += 1
             STATS["bindings"].append(bound)
             STATS["initiators"].append(initiator)
+            STATS["targets"].append(target)
             STATS["final_tokens"].append(final)
         self.photo(headers)
 

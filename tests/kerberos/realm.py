@@ -25,10 +25,10 @@ It stops the KDC and exits when its stdin reaches end of file (the test that
 started it ended or dropped the pipe), on SIGTERM or SIGINT. Commands on stdin,
 one a line, change the running realm:
 
-  kdc-offset N   restart the KDC with a clock N seconds off (krb5kdc -T N)
-  expire-tgt     replace the ticket cache with a TGT that is already expired
-  kinit          get a fresh TGT for jdoe into KRB5CCNAME
-  kdestroy       empty the ticket cache
+  kdc-offset N        restart the KDC with a clock N seconds off (krb5kdc -T N)
+  expire-tgt [CACHE]  replace the ticket cache (or CACHE) with a TGT that has expired
+  kinit [CACHE]       get a fresh TGT for jdoe into KRB5CCNAME (or CACHE)
+  kdestroy            empty the ticket cache
 
 each answered with `OK` or `ERROR <why>` on stdout.
 
@@ -233,18 +233,18 @@ class Realm:
                 self.kdc.wait()
         self.kdc = None
 
-    def kinit(self, lifetime=None):
-        argv = [tool("kinit"), "-c", self.ccache]
+    def kinit(self, lifetime=None, cache=None):
+        argv = [tool("kinit"), "-c", cache or self.ccache]
         if lifetime:
             argv += ["-l", lifetime]
         argv.append("%s@%s" % (USER, self.realm))
         # kinit reads the password from stdin when it is not a terminal.
         self.run(argv, stdin=PASSWORD + "\n")
 
-    def expire_tgt(self):
+    def expire_tgt(self, cache=None):
         # A TGT that ends 1 second after it starts, then a wait past that end:
         # the cache then holds a ticket MIT reports as "Ticket expired".
-        self.kinit(lifetime="1s")
+        self.kinit(lifetime="1s", cache=cache)
         time.sleep(2.2)
 
     def kdestroy(self):
@@ -287,10 +287,10 @@ def serve(realm):
                 realm.stop_kdc()
                 realm.offset = int(words[1])
                 realm.start_kdc()
-            elif words == ["expire-tgt"]:
-                realm.expire_tgt()
-            elif words == ["kinit"]:
-                realm.kinit()
+            elif words[0] == "expire-tgt" and len(words) <= 2:
+                realm.expire_tgt(cache=words[1] if len(words) == 2 else None)
+            elif words[0] == "kinit" and len(words) <= 2:
+                realm.kinit(cache=words[1] if len(words) == 2 else None)
             elif words == ["kdestroy"]:
                 realm.kdestroy()
             else:

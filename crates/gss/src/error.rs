@@ -14,7 +14,7 @@ pub enum LoadError {
         tried: Vec<LoadError>,
     },
     /// One library could not be opened.
-    #[error("{library}: {reason}")]
+    #[error("{}", open_failure(library, reason))]
     Open {
         /// The path or file name given to the loader.
         library: String,
@@ -35,6 +35,15 @@ pub enum LoadError {
     /// This platform has no GSS-API library we know (Windows uses SSPI).
     #[error("Kerberos through the GSS-API is not supported on this platform")]
     Unsupported,
+}
+
+/// dlerror's text names the library itself, except on some platforms.
+fn open_failure(library: &str, reason: &str) -> String {
+    if reason.starts_with(library) {
+        reason.to_string()
+    } else {
+        format!("{library}: {reason}")
+    }
 }
 
 fn attempts(tried: &[LoadError]) -> String {
