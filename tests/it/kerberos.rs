@@ -206,6 +206,8 @@ enum Creds {
     Cache(String),
     /// jdoe's client keytab, and a ticket cache that does not exist yet.
     Keytab,
+    /// jdoe's client keytab, and this ticket cache.
+    KeytabAndCache(String),
     /// Neither.
     Nothing,
 }
@@ -343,6 +345,7 @@ fn with_creds(cmd: &mut assert_cmd::Command, krb: &KrbEnv, creds: Creds, dir: &P
         Creds::Ticket => (krb.ticket_cache.clone(), nowhere),
         Creds::Cache(cache) => (cache, nowhere),
         Creds::Keytab => (fresh_cache, krb.client_keytab.clone()),
+        Creds::KeytabAndCache(cache) => (cache, krb.client_keytab.clone()),
         Creds::Nothing => (fresh_cache, nowhere),
     };
     cmd.env("KRB5_CONFIG", &krb.config)
@@ -563,6 +566,14 @@ fn an_expired_ticket_says_run_kinit_again() {
         .stderr(contains("the ticket has expired: run kinit again"));
     }
     assert_eq!(n(&s.stats(), "tokens"), 0);
+    // With a client keytab the library fetches a new ticket by itself.
+    s.ews_photo(
+        Creds::KeytabAndCache(cache),
+        "get alice@contoso.com -o a.jpg --auth kerberos",
+    )
+    .assert()
+    .success();
+    assert_eq!(n(&s.stats(), "handshakes"), 1);
 }
 
 #[test]
@@ -886,4 +897,34 @@ fn at_auto_kerberos_failing_before_anything_is_sent_falls_back_to_ntlm() {
     .code(4)
     .stderr(contains("not found in Kerberos database"));
     assert_eq!(n(&s.stats(), "handshakes"), 1);
+}
+
+/// The default build needs nothing but Rust: the GSS-API library is opened at
+/// run time, never linked, so the binary starts (and speaks NTLM, Basic and
+/// OAuth) on a machine without Kerberos.
+#[cfg(unix)]
+#[test]
+fn the_binary_does_not_link_a_kerberos_library() {
+    let binary = assert_cmd::cargo::cargo_bin("ews-photo");
+    // binutils' readelf comes with the linker Rust needs; otool with Xcode's.
+    let (inspector, flag, runtime) = if cfg!(target_vendor = "apple") {
+        ("otool", "-L", "libSystem")
+    } else {
+        ("readelf", "-d", "libc.so")
+    };
+    let out = Command::new(inspector)
+        .arg(flag)
+        .arg(&binary)
+        .output()
+        .unwrap_or_else(|e| panic!("{inspector} (needed to check the linked libraries): {e}"));
+    assert!(out.status.success(), "{inspector} {flag} failed");
+    let libraries = String::from_utf8_lossy(&out.stdout);
+    // The check can fail: the C library is linked, and listed.
+    assert!(libraries.contains(runtime), "{libraries}");
+    for kerberos in ["gssapi", "krb5", "GSS.framework", "heimdal"] {
+        assert!(
+            !libraries.contains(kerberos),
+            "the binary links {kerberos}:\n{libraries}"
+        );
+    }
 }
