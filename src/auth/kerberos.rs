@@ -280,8 +280,27 @@ impl Kerberos {
             .gss
             .initiator(&self.settings.target, self.bindings()?)
             .map_err(|e| advice(&e, Some(&target)))?;
-        let step = initiator.step(None).map_err(|e| step_advice(e, &target))?;
-        Ok((initiator, step.token))
+        match initiator.step(None) {
+            Ok(step) => Ok((initiator, step.token)),
+            Err(ews_gss::Error::Gss(error)) if error.kind() == ErrorKind::Other => {
+                Err(advice(&self.diagnosis().unwrap_or(error), Some(&target)))
+            }
+            Err(error) => Err(step_advice(error, &target)),
+        }
+    }
+
+    /// Heimdal's SPNEGO (macOS's too) reports every Kerberos failure as "An
+    /// unsupported mechanism was requested": the Kerberos mechanism itself
+    /// says what went wrong. Its token, if it makes one, is not sent.
+    fn diagnosis(&self) -> Option<GssError> {
+        let mut kerberos = self
+            .gss
+            .kerberos_initiator(&self.settings.target, None)
+            .ok()?;
+        match kerberos.step(None) {
+            Err(ews_gss::Error::Gss(error)) if error.kind() != ErrorKind::Other => Some(error),
+            _ => None,
+        }
     }
 
     fn start(&mut self) -> Result<Step, AuthError> {

@@ -928,3 +928,47 @@ fn the_binary_does_not_link_a_kerberos_library() {
         );
     }
 }
+
+/// Heimdal's library, the fallback where MIT's is missing (and the family of
+/// macOS's GSS.framework), against the same MIT KDC: a ticket works, with the
+/// channel binding, and a failure is still explained although Heimdal's
+/// SPNEGO reports each one as "An unsupported mechanism was requested".
+#[test]
+fn heimdal_works_too_and_its_failures_are_explained() {
+    let realm = realm_or_skip!();
+    let s = Acceptor::start(
+        realm,
+        Opts {
+            tls: true,
+            ..Default::default()
+        },
+    );
+    let heimdal = |line: &str| {
+        let mut cmd = s.ews_photo(Creds::Cache(realm.own_cache(s.dir.path())), line);
+        cmd.env("EWS_GSS_LIBRARY", "libgssapi.so.3");
+        cmd
+    };
+    let run = heimdal("get alice@contoso.com -o a.jpg --auth kerberos -v").assert();
+    if stderr(&run).contains("none could be loaded") {
+        assert!(
+            std::env::var_os("EWS_REQUIRE_KDC").is_none_or(|v| v != "1"),
+            "EWS_REQUIRE_KDC=1 but Heimdal's libgssapi.so.3 is missing (apt-get install libgssapi3-heimdal)"
+        );
+        eprintln!(
+            "SKIPPED: Heimdal's libgssapi.so.3 is not installed (apt-get install libgssapi3-heimdal)"
+        );
+        return;
+    }
+    run.success()
+        .stderr(contains("using the library libgssapi.so.3"));
+    assert_eq!(std::fs::read(s.path("a.jpg")).unwrap(), photo());
+    let stats = s.stats();
+    assert_eq!(stats["bindings"][0], true, "{stats}");
+    heimdal("get alice@contoso.com -o b.jpg --spn HTTP/mail.nowhere.test")
+        .assert()
+        .code(4)
+        .stderr(contains(
+            "the KDC does not know the service principal HTTP/mail.nowhere.test",
+        ))
+        .stderr(contains("HTTP/mail.nowhere.test@EWS.TEST"));
+}

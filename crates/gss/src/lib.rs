@@ -304,6 +304,29 @@ impl Gss {
         target: &Target,
         bindings: Option<ChannelBindings>,
     ) -> Result<Initiator, GssError> {
+        self.initiator_for(oid::SPNEGO, target, bindings)
+    }
+
+    /// A raw Kerberos (RFC 4121) initiator context, not wrapped in SPNEGO, for
+    /// diagnosis only: HTTP Negotiate needs SPNEGO tokens, but Heimdal's
+    /// SPNEGO (also macOS's) reports every Kerberos failure as "An
+    /// unsupported mechanism was requested", while this context's first step
+    /// says what went wrong ("Server not found in Kerberos database", a clock
+    /// skew…).
+    pub fn kerberos_initiator(
+        &self,
+        target: &Target,
+        bindings: Option<ChannelBindings>,
+    ) -> Result<Initiator, GssError> {
+        self.initiator_for(oid::KRB5, target, bindings)
+    }
+
+    fn initiator_for(
+        &self,
+        mechanism: &'static [u8],
+        target: &Target,
+        bindings: Option<ChannelBindings>,
+    ) -> Result<Initiator, GssError> {
         let (text, name_type) = target.name_and_type();
         let mut buffer = BufferDesc::borrowing(text.as_bytes());
         let mut name_type = ffi::oid_desc(name_type);
@@ -318,6 +341,7 @@ impl Gss {
         }
         Ok(Initiator {
             api: self.api.clone(),
+            mechanism,
             context: ptr::null_mut(),
             target: name,
             target_text: text,
@@ -430,6 +454,8 @@ impl fmt::Debug for Step {
 /// Deleted when dropped.
 pub struct Initiator {
     api: Arc<LoadedApi>,
+    /// The mechanism's OID (SPNEGO, or Kerberos for diagnosis).
+    mechanism: &'static [u8],
     context: GssCtx,
     target: GssName,
     target_text: String,
@@ -483,7 +509,7 @@ impl Initiator {
         let bindings_ptr = bindings
             .as_mut()
             .map_or(ptr::null_mut(), |b| b as *mut ChannelBindingsDesc);
-        let mut spnego = ffi::oid_desc(oid::SPNEGO);
+        let mut mechanism = ffi::oid_desc(self.mechanism);
         let mut minor: OmUint32 = 0;
         let mut output = BufferDesc::EMPTY;
         let mut ret_flags: OmUint32 = 0;
@@ -497,7 +523,7 @@ impl Initiator {
                 ptr::null_mut(),
                 &mut self.context,
                 self.target,
-                &mut spnego,
+                &mut mechanism,
                 flags::REQUESTED,
                 0,
                 bindings_ptr,

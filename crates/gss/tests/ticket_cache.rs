@@ -332,3 +332,33 @@ fn contexts_move_between_threads() {
     }
     assert_eq!(acceptor.stats()["handshakes"], 3);
 }
+
+#[test]
+fn a_raw_kerberos_context_makes_a_kerberos_token() {
+    // For diagnosis only (Heimdal's SPNEGO hides the reasons of failures).
+    let _realm = realm_or_skip!(MODE);
+    let gss = common::gss();
+    let mut context = gss.kerberos_initiator(&localhost(), None).unwrap();
+    let first = context.step(None).unwrap();
+    assert!(!first.complete);
+    // InitialContextToken with the Kerberos 5 mechanism OID, not SPNEGO's.
+    assert_eq!(first.token[0], 0x60);
+    assert!(
+        first
+            .token
+            .windows(11)
+            .take(8)
+            .any(|w| w == b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"),
+        "{:02x?}",
+        &first.token[..16]
+    );
+    let Error::Gss(error) = gss
+        .kerberos_initiator(&Target::principal("HTTP/mail.nowhere.test"), None)
+        .unwrap()
+        .step(None)
+        .unwrap_err()
+    else {
+        panic!("a GSS error expected")
+    };
+    assert_eq!(error.kind(), ErrorKind::UnknownServer, "{error:?}");
+}
