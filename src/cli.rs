@@ -350,7 +350,8 @@ pub struct Connection {
     pub insecure: bool,
 
     /// Allow credentials over plain http://: Basic and Bearer can then be read by anyone on
-    /// the path, and an NTLM exchange captured, cracked offline or relayed.
+    /// the path, an NTLM exchange captured, cracked offline or relayed, and a connection
+    /// authenticated with Kerberos taken over.
     #[arg(long, global = true)]
     pub allow_insecure_auth: bool,
 

@@ -81,7 +81,8 @@ pub struct ClientConfig {
     /// The service principal and the GSS-API library, for Kerberos.
     pub kerberos: KerberosOptions,
     /// Allow credentials over plain `http://`, where anyone on the path can
-    /// read them (Basic, Bearer) or capture them to crack or relay (NTLM).
+    /// read them (Basic, Bearer), capture them to crack or relay (NTLM), or
+    /// take over the authenticated connection (NTLM, Kerberos).
     pub allow_insecure_auth: bool,
     /// Retries when the server is busy.
     pub retry: RetryPolicy,
