@@ -53,7 +53,7 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get export completions man help"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get export completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -106,7 +106,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -156,7 +160,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,7 +213,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -259,7 +267,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__export)
-            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --report --sync --prune --skip-existing --progress --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --report --sync --prune --skip-existing --progress --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,7 +381,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -423,7 +435,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,7 +534,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -656,7 +672,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,7 +725,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)

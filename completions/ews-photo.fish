@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n url= u/user= domain= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n url= u/user= domain= password-file= password-stdin token-file= auth= spn= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -29,10 +29,12 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The u
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
@@ -43,7 +45,7 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -l retries -d 'Retries
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -75,10 +77,12 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
@@ -91,7 +95,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s n -l no-clob
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l json -d 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -124,10 +128,12 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
@@ -141,7 +147,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -151,10 +157,12 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
@@ -165,7 +173,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l retr
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -175,10 +183,12 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
@@ -189,7 +199,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l retries -d '
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -17,8 +17,8 @@ use crate::photo::Format;
     about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto)",
     long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
 (SOAP or its REST form) and write them to files or stdout.\n\n\
-Works with Exchange 2013, 2016, 2019 and SE on premises (NTLMv2 with Extended Protection, \
-Basic or OAuth) and with Exchange Online (OAuth bearer tokens).",
+Works with Exchange 2013, 2016, 2019 and SE on premises (Kerberos or NTLMv2, both with \
+Extended Protection; Basic or OAuth) and with Exchange Online (OAuth bearer tokens).",
     after_long_help = after_help(),
     propagate_version = true,
     max_term_width = 100
@@ -54,14 +54,20 @@ fn after_help() -> String {
             "(-s 240). The server may send a smaller photo when the requested size is not stored.\n\n",
             "Exit codes:\n{codes}\n",
             "Environment:\n",
-            "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
-            "      defaults for --url, --user, --domain, --auth, --protocol, --server-version, --ca-cert\n",
+            "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_SPN, EWS_PROTOCOL, EWS_SERVER_VERSION,\n",
+            "  EWS_CA_CERT: defaults for --url, --user, --domain, --auth, --spn, --protocol,\n",
+            "      --server-version, --ca-cert\n",
             "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
             "  EWS_TOKEN     an OAuth 2 bearer token\n",
+            "  KRB5CCNAME, KRB5_CLIENT_KTNAME, KRB5_CONFIG: the Kerberos ticket cache, client keytab\n",
+            "      (for cron: no kinit needed) and krb5.conf, read by the system's GSS-API library\n",
+            "  EWS_GSS_LIBRARY  the GSS-API library to load (default: libgssapi_krb5.so.2, then\n",
+            "      Heimdal's libgssapi.so.3; GSS.framework on macOS)\n",
             "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
             "  NO_COLOR      no colour in messages\n\n",
             "Examples:\n",
             "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+            "  kinit jdoe@CONTOSO.COM; ews-photo get alice@contoso.com -o alice.jpg   # Kerberos when offered\n",
             "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
             "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
             "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
@@ -314,6 +320,12 @@ pub struct Connection {
     #[arg(long, env = "EWS_AUTH", global = true, value_enum, default_value_t = AuthArg::Auto)]
     pub auth: AuthArg,
 
+    /// The Kerberos service principal, e.g. HTTP/mail.contoso.com or
+    /// HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL's host, as krb5.conf maps
+    /// it to a realm).
+    #[arg(long, env = "EWS_SPN", global = true, value_name = "SPN")]
+    pub spn: Option<String>,
+
     /// The operation's form: soap (POST) or rest (GET …/s/GetUserPhoto).
     #[arg(long, env = "EWS_PROTOCOL", global = true, value_enum, default_value_t = ProtocolArg::Soap)]
     pub protocol: ProtocolArg,
@@ -338,7 +350,8 @@ pub struct Connection {
     pub insecure: bool,
 
     /// Allow credentials over plain http://: Basic and Bearer can then be read by anyone on
-    /// the path, and an NTLM exchange captured, cracked offline or relayed.
+    /// the path, an NTLM exchange captured, cracked offline or relayed, and a connection
+    /// authenticated with Kerberos taken over.
     #[arg(long, global = true)]
     pub allow_insecure_auth: bool,
 
@@ -362,13 +375,17 @@ pub struct Connection {
 /// `--auth` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
-    /// Pick from the server's challenge: NTLM (with --user), else Basic over https (with
-    /// --user), else Bearer (with a token).
+    /// Pick from the server's challenge: Kerberos when Negotiate is offered and a ticket or
+    /// client keytab is there, else NTLM (with --user), else Basic over https (with --user),
+    /// else Bearer (with a token).
     Auto,
     /// HTTP Basic: --user and a password.
     Basic,
     /// NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password.
     Ntlm,
+    /// Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a
+    /// client keytab (KRB5_CLIENT_KTNAME); no password.
+    Kerberos,
     /// OAuth 2 bearer token: EWS_TOKEN or --token-file.
     Bearer,
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::kerberos::{self, Kerberos, KerberosOptions, KerberosSettings};
 use crate::auth::ntlm::{Ntlm, NtlmSettings, NtlmUser};
 use crate::auth::{
     self, AuthError, AuthMethod, Authenticator, Challenge, Choice, Credentials, Step,
@@ -77,8 +78,11 @@ pub struct ClientConfig {
     pub auth: AuthMethod,
     /// User, password, token.
     pub credentials: Credentials,
+    /// The service principal and the GSS-API library, for Kerberos.
+    pub kerberos: KerberosOptions,
     /// Allow credentials over plain `http://`, where anyone on the path can
-    /// read them (Basic, Bearer) or capture them to crack or relay (NTLM).
+    /// read them (Basic, Bearer), capture them to crack or relay (NTLM), or
+    /// take over the authenticated connection (NTLM, Kerberos).
     pub allow_insecure_auth: bool,
     /// Retries when the server is busy.
     pub retry: RetryPolicy,
@@ -94,6 +98,7 @@ impl ClientConfig {
             service,
             auth: AuthMethod::Auto,
             credentials: Credentials::default(),
+            kerberos: KerberosOptions::default(),
             allow_insecure_auth: false,
             retry: RetryPolicy::default(),
             transport: TransportOptions::default(),
@@ -122,6 +127,8 @@ pub struct Client {
     backend: Box<dyn Backend>,
     transport: Transport,
     authenticator: Option<Box<dyn Authenticator>>,
+    /// The loaded GSS-API library and the user's principal, once checked.
+    kerberos: Option<kerberos::Ready>,
     gate: Arc<Gate>,
     on_wait: Option<WaitObserver>,
 }
@@ -131,7 +138,7 @@ const MAX_REDIRECTS: usize = 5;
 
 /// Authentication legs for one request before giving up. NTLM needs two
 /// (negotiate, authenticate), three with a handshake redone on a lost
-/// connection; anything more is a server that keeps asking.
+/// connection; Kerberos one or two; anything more is a server that keeps asking.
 const MAX_AUTH_LEGS: usize = 4;
 
 impl Client {
@@ -144,6 +151,7 @@ impl Client {
             backend,
             transport,
             authenticator: None,
+            kerberos: None,
             gate: Arc::new(Gate::default()),
             on_wait: None,
         };
@@ -255,11 +263,9 @@ impl Client {
                         }
                     }
                 }
-                301 | 302 | 303 | 307 | 308 => {
-                    redirects += 1;
-                    request.url = same_origin_redirect(&request.url, &reply, redirects)?;
-                }
-                _ => {
+                status => {
+                    // The last leg was answered (a redirect too may carry
+                    // Negotiate's final token): the authenticator checks it.
                     if let Some(auth) = self.authenticator.as_mut() {
                         let offered = parse_challenges(reply.headers_all("www-authenticate"));
                         let last = offered.into_iter().find(|c| c.is(auth.scheme()));
@@ -267,7 +273,12 @@ impl Client {
                             return Err(self.auth_error(error, Vec::new()));
                         }
                     }
-                    return Ok(reply);
+                    challenge = None;
+                    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                        return Ok(reply);
+                    }
+                    redirects += 1;
+                    request.url = same_origin_redirect(&request.url, &reply, redirects)?;
                 }
             }
         }
@@ -276,6 +287,7 @@ impl Client {
     fn auth_error(&self, error: AuthError, offered: Vec<Challenge>) -> Error {
         match error {
             AuthError::Usage(message) => Error::Usage(message),
+            AuthError::Local(message) => Error::Authentication(message),
             AuthError::Protocol(hint) => ServerError::Unauthorized {
                 status: 401,
                 offered,
@@ -315,8 +327,13 @@ impl Client {
 
     /// The authenticator `--auth basic|bearer` asks for, before any request.
     /// NTLM waits for the first 401, which says whether its tokens travel as
-    /// `NTLM` or `Negotiate`; its settings are checked now, though.
+    /// `NTLM` or `Negotiate`, and Kerberos for the TLS connection its channel
+    /// binding is computed from; their settings are checked now, though
+    /// (Kerberos: the library and the credentials, so that a missing ticket
+    /// fails before any request).
     fn configured_authenticator(&mut self) -> Result<Option<Box<dyn Authenticator>>, Error> {
+        // A malformed --spn is a usage error whatever --auth says.
+        self.kerberos_target()?;
         match self.config.auth {
             AuthMethod::Auto => Ok(None),
             AuthMethod::Ntlm => {
@@ -324,8 +341,70 @@ impl Client {
                 self.ntlm_user()?;
                 Ok(None)
             }
-            AuthMethod::Basic => self.make(Choice::Basic).map(Some),
-            AuthMethod::Bearer => self.make(Choice::Bearer).map(Some),
+            AuthMethod::Kerberos => {
+                self.refuse_plain_http("Kerberos")?;
+                let ready = kerberos::probe(&self.config.kerberos)
+                    .map_err(|why| Error::Authentication(why.message()))?;
+                let notes = self.transport.notes();
+                notes.note(&format!(
+                    "auth: Kerberos (--auth kerberos) as {}, using the library {}",
+                    ready.principal,
+                    ready.gss.library()
+                ));
+                if self.config.credentials.user.is_some() {
+                    notes.note(&format!(
+                        "--user is not used by Kerberos: the ticket's principal, {}, is",
+                        ready.principal
+                    ));
+                }
+                self.kerberos = Some(ready);
+                Ok(None)
+            }
+            AuthMethod::Basic => self.make(Choice::Basic, &[]).map(Some),
+            AuthMethod::Bearer => self.make(Choice::Bearer, &[]).map(Some),
+        }
+    }
+
+    /// `--spn`, or `HTTP@{host of the URL}`.
+    fn kerberos_target(&self) -> Result<ews_gss::Target, Error> {
+        kerberos::target(
+            self.config.kerberos.spn.as_deref(),
+            self.config.service.url().host(),
+        )
+        .map_err(Error::Usage)
+    }
+
+    /// `--auth auto` on a server that offers Negotiate: Kerberos when the
+    /// library loads and the user has credentials (a token for an offered
+    /// Bearer wins). Says at `-v` which and why; `Err` is why not, for the
+    /// advice when nothing else fits either.
+    fn auto_kerberos(&mut self, offered: &[Challenge]) -> Result<(), String> {
+        let offers = |scheme: &str| offered.iter().any(|c| c.is(scheme));
+        if !offers("Negotiate") {
+            return Err(String::new());
+        }
+        let notes = self.transport.notes();
+        if self.config.credentials.token.is_some() && offers("Bearer") {
+            notes.note("auth: not Kerberos: a token is given and the server offers Bearer");
+            return Err(String::new());
+        }
+        match kerberos::probe(&self.config.kerberos) {
+            Ok(ready) => {
+                notes.note(&format!(
+                    "auth: Kerberos, as {}: the server offers Negotiate and Kerberos credentials are there (library {})",
+                    ready.principal,
+                    ready.gss.library()
+                ));
+                self.kerberos = Some(ready);
+                Ok(())
+            }
+            Err(why) => {
+                notes.note(&format!(
+                    "auth: not Kerberos, although the server offers Negotiate: {}",
+                    why.short()
+                ));
+                Err(why.message())
+            }
         }
     }
 
@@ -335,21 +414,48 @@ impl Client {
         &mut self,
         offered: &[Challenge],
     ) -> Result<Box<dyn Authenticator>, Error> {
-        let credentials = &self.config.credentials;
-        let choice = if self.config.auth == AuthMethod::Ntlm {
-            auth::ntlm_scheme(offered).map(Choice::Ntlm).ok_or_else(|| {
+        let has_user = self.config.credentials.user.is_some();
+        let has_token = self.config.credentials.token.is_some();
+        let choice = match self.config.auth {
+            AuthMethod::Ntlm => auth::ntlm_scheme(offered).map(Choice::Ntlm).ok_or_else(|| {
                 format!(
                     "--auth ntlm was asked for, but the server offers neither NTLM nor Negotiate; {}",
-                    auth::suggestion(offered, credentials.user.is_some(), credentials.token.is_some())
+                    auth::suggestion(offered, has_user, has_token)
                 )
-            })
-        } else {
-            auth::choose(
-                offered,
-                credentials.user.is_some(),
-                credentials.token.is_some(),
-                self.config.service.url().is_https(),
-            )
+            }),
+            AuthMethod::Kerberos => {
+                if offered.iter().any(|c| c.is("Negotiate")) {
+                    Ok(Choice::Kerberos)
+                } else {
+                    Err(format!(
+                        "--auth kerberos was asked for, but the server does not offer Negotiate; {}",
+                        auth::suggestion(offered, has_user, has_token)
+                    ))
+                }
+            }
+            _ => match self.auto_kerberos(offered) {
+                Ok(()) => Ok(Choice::Kerberos),
+                Err(why_not) => auth::choose(
+                    offered,
+                    has_user,
+                    has_token,
+                    self.config.service.url().is_https(),
+                )
+                .inspect(|choice| {
+                    if let Choice::Ntlm(scheme) = choice {
+                        self.transport
+                            .notes()
+                            .note(&format!("auth: NTLM in {scheme} (a user is given)"));
+                    }
+                })
+                .map_err(|hint| {
+                    if why_not.is_empty() {
+                        hint
+                    } else {
+                        auth::suggestion_with(offered, has_user, has_token, Some(&why_not))
+                    }
+                }),
+            },
         }
         .map_err(|hint| ServerError::Unauthorized {
             status: 401,
@@ -357,7 +463,7 @@ impl Client {
             tried: None,
             hint,
         })?;
-        self.make(choice)
+        self.make(choice, offered)
     }
 
     /// Credentials go over plain http only with `--allow-insecure-auth`.
@@ -365,10 +471,14 @@ impl Client {
         if self.config.service.url().is_https() || self.config.allow_insecure_auth {
             return Ok(());
         }
-        let why = if scheme == "NTLM" {
-            "a captured NTLM exchange can be cracked offline or relayed to another server, and over http it carries no channel binding"
-        } else {
-            "anyone on the path could read them"
+        let why = match scheme {
+            "NTLM" => {
+                "a captured NTLM exchange can be cracked offline or relayed to another server, and over http it carries no channel binding"
+            }
+            "Kerberos" => {
+                "over http neither the ticket nor the authenticated connection is bound to a channel: anyone on the path can take over the connection or race the ticket to the server"
+            }
+            _ => "anyone on the path could read them",
         };
         Err(Error::Usage(format!(
             "refusing to send {scheme} credentials over plain http:// ({why}); use an https:// URL, or --allow-insecure-auth if you accept the risk"
@@ -392,9 +502,60 @@ impl Client {
         Ok(user)
     }
 
-    fn make(&mut self, choice: Choice) -> Result<Box<dyn Authenticator>, Error> {
+    /// The authenticator for `choice`; `offered` is the server's challenge
+    /// (Kerberos at `--auth auto` falls back to NTLM when it fails before
+    /// anything is sent and NTLM is offered and possible).
+    fn make(
+        &mut self,
+        choice: Choice,
+        offered: &[Challenge],
+    ) -> Result<Box<dyn Authenticator>, Error> {
         let url = self.config.service.url();
         match choice {
+            Choice::Kerberos => {
+                self.refuse_plain_http("Kerberos")?;
+                let ready = match self.kerberos.clone() {
+                    Some(ready) => ready,
+                    None => kerberos::probe(&self.config.kerberos)
+                        .map_err(|why| Error::Authentication(why.message()))?,
+                };
+                let target = self.kerberos_target()?;
+                let notes = self.transport.notes();
+                notes.note(&format!(
+                    "auth: Kerberos service {target}{}",
+                    if self.config.kerberos.spn.is_some() {
+                        " (--spn)"
+                    } else {
+                        " (the library maps it to a principal as krb5.conf says; --spn names one)"
+                    }
+                ));
+                let settings = KerberosSettings {
+                    target,
+                    host: url.host().to_string(),
+                    https: url.is_https(),
+                    peer_certificate: self.transport.peer_certificate(),
+                    strict: self.config.auth == AuthMethod::Kerberos,
+                    notes,
+                };
+                match Kerberos::new(ready.gss, settings) {
+                    Ok(kerberos) => Ok(Box::new(kerberos)),
+                    Err(advice) => {
+                        let fallback = auth::ntlm_scheme(offered).filter(|_| {
+                            self.config.auth == AuthMethod::Auto
+                                && self.config.credentials.user.is_some()
+                        });
+                        match fallback {
+                            Some(scheme) => {
+                                notes.note(&format!(
+                                    "auth: NTLM instead: Kerberos failed before anything was sent: {advice}"
+                                ));
+                                self.make(Choice::Ntlm(scheme), offered)
+                            }
+                            None => Err(Error::Authentication(advice)),
+                        }
+                    }
+                }
+            }
             Choice::Ntlm(scheme) => {
                 self.refuse_plain_http("NTLM")?;
                 let settings = NtlmSettings {

@@ -127,6 +127,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// Authentication could not be done on this side, or the server could not
+    /// be verified: Kerberos without a GSS-API library or a ticket, an unknown
+    /// service principal, a clock skew, a failed mutual authentication.
+    #[error("{0}")]
+    Authentication(String),
+
     /// The server answered, but not with a photo.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -174,6 +180,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Input { .. } => Exit::Usage,
             Error::Local { .. } => Exit::Failure,
+            Error::Authentication(_) => Exit::Auth,
             Error::Server(e) => e.exit(),
             Error::Transport(e) => e.exit(),
             Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
@@ -366,6 +373,10 @@ mod tests {
             Exit::Failure
         );
         assert_eq!(Error::Interrupted.exit().code(), 130);
+        assert_eq!(
+            Error::Authentication("no Kerberos ticket".into()).exit(),
+            Exit::Auth
+        );
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
     }

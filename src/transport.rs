@@ -127,6 +127,13 @@ impl Transport {
         })
     }
 
+    /// Where `-v` notes about decisions go (the same stream as the request log).
+    pub fn notes(&self) -> Notes {
+        Notes {
+            verbose: self.verbosity > 0,
+        }
+    }
+
     /// The server certificate of the latest TLS connection, shared: it changes
     /// when the transport opens a new connection.
     pub fn peer_certificate(&self) -> PeerCertificateSlot {
@@ -279,6 +286,23 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, Error> {
     let native = rustls_native_certs::load_native_certs();
     certs.extend(native.certs.iter().map(|der| der.as_ref().to_vec()));
     Ok(certs)
+}
+
+/// Notes at `-v` about what the tool decided and why (which authentication
+/// scheme, a check it could not make), printed among the request log as
+/// `* …` lines, as curl does. Never given a secret.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Notes {
+    verbose: bool,
+}
+
+impl Notes {
+    /// Prints `text` at `-v`.
+    pub fn note(&self, text: &str) {
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "* {text}");
+        }
+    }
 }
 
 /// How long a resolved address is reused.

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::app::Console;
+use crate::auth::kerberos::KerberosOptions;
 use crate::auth::{AuthMethod, Credentials, PasswordPrompt, PasswordSource};
 use crate::backend::ews::Protocol;
 use crate::cli::{AuthArg, Connection, ProtocolArg};
@@ -51,8 +52,15 @@ pub fn client_config(
             AuthArg::Basic => AuthMethod::Basic,
             AuthArg::Ntlm => AuthMethod::Ntlm,
             AuthArg::Bearer => AuthMethod::Bearer,
+            AuthArg::Kerberos => AuthMethod::Kerberos,
         },
         credentials,
+        kerberos: KerberosOptions {
+            spn: connection.spn.clone().filter(|s| !s.trim().is_empty()),
+            library: std::env::var("EWS_GSS_LIBRARY")
+                .ok()
+                .filter(|l| !l.is_empty()),
+        },
         allow_insecure_auth: connection.allow_insecure_auth,
         retry: RetryPolicy {
             retries: connection.retries,

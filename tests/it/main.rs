@@ -22,6 +22,8 @@ mod get;
 mod guide;
 /// A hostile server (TLS included): a clear error, no panic, no file.
 mod hostile;
+/// Kerberos against a real MIT KDC and python-gssapi's acceptor (tests/kerberos/).
+mod kerberos;
 /// The import graph of src/: no cycle, the library never imports the command line.
 mod layers;
 /// Where a photo cannot be written: the reason, exit 1, no partial file.

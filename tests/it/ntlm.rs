@@ -14,9 +14,9 @@ use std::sync::Arc;
 use crate::common::{Auth, Options, PredicateBooleanExt, Setup, contains, stderr, tool};
 use crate::library::{self, AuthMethod, Client, fetch};
 
-const PASSWORD: &str = "S3cr3t-pw-xyz";
+pub(crate) const PASSWORD: &str = "S3cr3t-pw-xyz";
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     if let Some(python) = std::env::var_os("EWS_PHOTO_PYTHON").filter(|p| !p.is_empty()) {
         return Some(python.to_string_lossy().into_owned());
     }
@@ -48,7 +48,7 @@ macro_rules! python_or_skip {
 }
 
 #[derive(Default)]
-struct Opts {
+pub(crate) struct Opts {
     tls: bool,
     v1: bool,
     /// Make the acceptor expect the binding of another certificate.
@@ -59,12 +59,12 @@ struct Opts {
     close_after: u32,
 }
 
-struct NtlmServer {
+pub(crate) struct NtlmServer {
     child: Child,
     port: u16,
     tls: bool,
-    dir: tempfile::TempDir,
-    photo: Vec<u8>,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) photo: Vec<u8>,
 }
 
 impl Drop for NtlmServer {
@@ -95,7 +95,7 @@ fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 impl NtlmServer {
-    fn start(python: &str, opts: Opts) -> NtlmServer {
+    pub(crate) fn start(python: &str, opts: Opts) -> NtlmServer {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users");
         std::fs::write(
@@ -162,7 +162,7 @@ impl NtlmServer {
         self.dir.path().join("server.pem")
     }
 
-    fn stats(&self) -> serde_json::Value {
+    pub(crate) fn stats(&self) -> serde_json::Value {
         // The tool's own transport, not verifying the test certificate.
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://127.0.0.1:{}/stats", self.port);
@@ -184,7 +184,7 @@ impl NtlmServer {
     }
 
     /// [`NtlmServer::cmd`] with the arguments of a command line, split at spaces.
-    fn ews_photo(&self, line: &str) -> assert_cmd::Command {
+    pub(crate) fn ews_photo(&self, line: &str) -> assert_cmd::Command {
         let mut cmd = self.cmd();
         cmd.args(line.split_whitespace());
         cmd
@@ -196,7 +196,7 @@ impl NtlmServer {
     }
 }
 
-fn n(v: &serde_json::Value, key: &str) -> u64 {
+pub(crate) fn n(v: &serde_json::Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
