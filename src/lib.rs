@@ -43,6 +43,7 @@
 
 mod app;
 pub mod auth;
+pub mod autodiscover;
 pub mod backend;
 mod cli;
 mod client;
