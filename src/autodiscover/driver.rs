@@ -288,6 +288,8 @@ pub struct Discovery {
     addresses: Vec<String>,
     queue: VecDeque<Job>,
     pending: Option<Job>,
+    /// The loop keys of the URLs asked for the current address.
+    asked_urls: Vec<String>,
     hops: usize,
     attempts: Vec<Attempt>,
     random: SplitMix,
@@ -307,6 +309,7 @@ impl Discovery {
             addresses: vec![address.to_ascii_lowercase()],
             queue: VecDeque::new(),
             pending: None,
+            asked_urls: Vec::new(),
             hops: 0,
             attempts: Vec::new(),
             random: SplitMix::new(options.srv_seed),
@@ -322,15 +325,26 @@ impl Discovery {
         if let Some(done) = &self.done {
             return Step::Done(done.clone());
         }
-        if self.pending.is_none() {
-            match self.queue.pop_front() {
-                Some(job) => self.pending = Some(job),
-                None => {
-                    let verdict = Err(self.verdict());
-                    self.done = Some(verdict.clone());
-                    return Step::Done(verdict);
-                }
+        while self.pending.is_none() {
+            let Some(job) = self.queue.pop_front() else {
+                let verdict = Err(self.verdict());
+                self.done = Some(verdict.clone());
+                return Step::Done(verdict);
+            };
+            if job.kind == Kind::Srv {
+                self.pending = Some(job);
+                break;
             }
+            // A redirect may have led to a later candidate already: asking
+            // again would only repeat its answer.
+            let key = loop_key(&job.url);
+            if self.asked_urls.contains(&key) {
+                let reason = "already asked above".to_string();
+                self.record(&job, AttemptResult::PassedOver, Class::Lookup, reason, None);
+                continue;
+            }
+            self.asked_urls.push(key);
+            self.pending = Some(job);
         }
         let job = self.pending.as_ref().expect("a pending job was just set");
         match job.kind {
@@ -717,6 +731,7 @@ impl Discovery {
         match jobs_for(&address, job.trusted) {
             Ok(jobs) => {
                 self.queue = jobs;
+                self.asked_urls.clear();
                 self.addresses.push(lower);
                 self.address = address;
             }
@@ -743,7 +758,7 @@ impl Discovery {
             .iter()
             .filter(|a| a.result == AttemptResult::Redirected && a.method != "SRV")
             .map(|a| a.url.clone())
-            .chain([target.to_string()])
+            .chain([job.url.clone(), target.to_string()])
             .collect();
         self.done = Some(Err(Error::TooManyRedirects {
             address: self.asked.clone(),
@@ -921,3 +936,5 @@ fn loop_key(url: &str) -> String {
         .unwrap_or_else(|_| url.to_ascii_lowercase())
 }
 
+#[cfg(test)]
+mod tests;
