@@ -9,7 +9,8 @@
 //! - [`redirect`]: which redirects may be followed, and how many;
 //! - [`srv`]: the SRV query and answer packets, and RFC 2782's order;
 //! - [`driver`]: the whole discovery as a state machine that says which request
-//!   to make and takes the answer back, so the I/O around it only executes.
+//!   to make and takes the answer back, so the I/O around it only executes;
+//! - [`Report`]: the `discover --json` record.
 //!
 //! See [`Discovery`] for an example.
 
@@ -21,6 +22,7 @@ pub mod dns;
 pub mod driver;
 pub mod pox;
 pub mod redirect;
+mod report;
 pub mod srv;
 mod url;
 pub mod v2;
@@ -30,6 +32,7 @@ pub use driver::{
     Attempt, AttemptResult, Credentials, Discovery, Found, HttpAnswer, HttpReply, Options, Request,
     SrvAnswer, Step, Unreachable, UnreachableKind,
 };
+pub use report::Report;
 
 /// Why Autodiscover found no EWS URL. Each variant names the exit code it is
 /// meant to map to in the command-line tool ([`Error::exit_code`]).
