@@ -2,7 +2,7 @@
 //!
 //! Pure protocol code, except [`dns`], which sends the SRV query:
 //!
-//! - [`candidates`]: the endpoints to try for an address, in the standard order
+//! - [`candidates`](mod@candidates): the endpoints to try for an address, in the standard order
 //!   (Autodiscover v2, POX on the domain and on `autodiscover.{domain}`, the
 //!   plain-http redirect, the DNS SRV record);
 //! - [`pox`] and [`v2`]: the request and the answers of the two protocols;
