@@ -7,13 +7,14 @@
 //! SRV record. (The SCP lookup in Active Directory, which domain-joined Windows
 //! clients do first, has no place in a cross-platform tool.)
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Error;
+use crate::http::Method;
 
 /// Where a candidate comes from; also the `method` of a result and the
 /// `source` of each `candidates` entry in `discover --json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// `GET https://autodiscover.{domain}/autodiscover/autodiscover.json/v1.0/{email}?Protocol=EWS`.
@@ -68,27 +69,6 @@ pub enum Candidate {
         /// `_autodiscover._tcp.{domain}`.
         name: String,
     },
-}
-
-/// The HTTP method of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Method {
-    /// GET.
-    #[serde(rename = "GET")]
-    Get,
-    /// POST.
-    #[serde(rename = "POST")]
-    Post,
-}
-
-impl Method {
-    /// `GET` or `POST`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
-    }
 }
 
 /// The domain of an address, lower-cased, checked to be a DNS name.

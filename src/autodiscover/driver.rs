@@ -8,26 +8,29 @@
 //! is made here, so all of it is tested without a network.
 //!
 //! ```
-//! use ews_photo::autodiscover::{Discovery, HttpAnswer, HttpReply, Options, Step};
+//! use ews_photo::autodiscover::{Discovery, HttpAnswer, Options, Step};
+//! use ews_photo::HttpReply;
 //!
 //! let mut discovery = Discovery::new("jdoe@contoso.com", Options::default()).unwrap();
 //! let outcome = loop {
 //!     match discovery.step() {
 //!         Step::Http(request) => {
-//!             // A real caller sends `request` through its transport.
-//!             assert!(request.url.starts_with("https://autodiscover.contoso.com/autodiscover/autodiscover.json"));
-//!             discovery.http_answer(HttpAnswer::Reply(HttpReply {
-//!                 status: 200,
-//!                 location: None,
-//!                 body: br#"{"Protocol":"EWS","Url":"https://mail.contoso.com/EWS/Exchange.asmx"}"#.to_vec(),
+//!             // A real caller sends `request.http` through its transport.
+//!             assert!(request.http.url.as_str().starts_with("https://autodiscover.contoso.com/autodiscover/autodiscover.json"));
+//!             discovery.http_answer(HttpAnswer::Reply {
+//!                 reply: HttpReply {
+//!                     status: 200,
+//!                     headers: vec![],
+//!                     body: br#"{"Protocol":"EWS","Url":"https://mail.contoso.com/EWS/Exchange.asmx"}"#.to_vec(),
+//!                 },
 //!                 credentials_sent: false,
-//!             }));
+//!             });
 //!         }
 //!         Step::LookUpSrv { .. } => unreachable!("v2 answered"),
 //!         Step::Done(outcome) => break outcome,
 //!     }
 //! };
-//! assert_eq!(outcome.unwrap().ews_url, "https://mail.contoso.com/EWS/Exchange.asmx");
+//! assert_eq!(outcome.unwrap().ews_url.as_str(), "https://mail.contoso.com/EWS/Exchange.asmx");
 //! ```
 
 use std::collections::VecDeque;
@@ -35,11 +38,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::candidates::{self, Candidate, Method, Source};
+use super::candidates::{self, Candidate, Source};
 use super::redirect::{self, Endpoint, MAX_HOPS};
 use super::srv::{self, SplitMix, SrvRecord};
-use super::url::Url;
 use super::{Error, pox, v2};
+use crate::HttpUrl;
+use crate::http::{HttpReply, HttpRequest};
 
 /// Settings of one discovery.
 #[derive(Clone, Debug, Default)]
@@ -53,11 +57,14 @@ pub struct Options {
     /// host gets no credentials (the EWS Managed API refuses these URLs unless
     /// the application's callback allows them; Outlook asks the user).
     pub trust_unauthenticated_referrals: bool,
+    /// Certificates are not verified (`--insecure`): then no endpoint gets
+    /// credentials, since none can be told from an impostor.
+    pub unverified_tls: bool,
 }
 
 /// Whether the caller may answer a 401 to this request with credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Credentials {
+pub enum CredentialPolicy {
     /// Never: Autodiscover v2 and the plain-http probe need none.
     Never,
     /// Yes, once the server asks (a 401), over the verified TLS connection.
@@ -68,24 +75,18 @@ pub enum Credentials {
 
 /// An HTTP request to make. Redirects are not followed by the caller: the
 /// redirect status comes back as the answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Request {
     /// The candidate this request belongs to.
     pub source: Source,
-    /// GET or POST.
-    pub method: Method,
-    /// The full URL.
-    pub url: String,
-    /// Headers to send (besides the transport's own).
-    pub headers: Vec<(&'static str, String)>,
-    /// The body; empty for GET.
-    pub body: Vec<u8>,
+    /// The request, without `Authorization`.
+    pub http: HttpRequest,
     /// Whether a 401 may be answered with credentials.
-    pub credentials: Credentials,
+    pub credentials: CredentialPolicy,
 }
 
 /// What to do next.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Step {
     /// Send this request, then call [`Discovery::http_answer`].
     Http(Request),
@@ -99,62 +100,26 @@ pub enum Step {
 }
 
 /// The answer to a [`Step::Http`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum HttpAnswer {
     /// The server answered (after the caller's authentication legs, if any).
-    Reply(HttpReply),
-    /// No answer: DNS, connection, TLS (an untrusted certificate too) or timeout.
-    Failed(Unreachable),
-}
-
-/// An HTTP answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpReply {
-    /// The status code.
-    pub status: u16,
-    /// The `Location` header, if any.
-    pub location: Option<String>,
-    /// The body.
-    pub body: Vec<u8>,
-    /// True when this answer came to a request that carried credentials.
-    pub credentials_sent: bool,
-}
-
-/// Why a request got no answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unreachable {
-    /// What failed.
-    pub kind: UnreachableKind,
-    /// The transport's words, without secrets.
-    pub detail: String,
-}
-
-/// What kind of failure left a request without an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UnreachableKind {
-    /// The host name does not resolve.
-    Dns,
-    /// The connection was refused or reset.
-    Connect,
-    /// The TLS handshake failed; an untrusted or mismatched certificate too.
-    Tls,
-    /// No answer in time.
-    Timeout,
-    /// Anything else.
-    Other,
-}
-
-impl UnreachableKind {
-    fn describe(self) -> &'static str {
-        match self {
-            UnreachableKind::Dns => "the host name does not resolve",
-            UnreachableKind::Connect => "the connection failed",
-            UnreachableKind::Tls => "TLS failed",
-            UnreachableKind::Timeout => "no answer in time",
-            UnreachableKind::Other => "no answer",
-        }
-    }
+    Reply {
+        /// The final answer.
+        reply: HttpReply,
+        /// True when the request it answers carried credentials.
+        credentials_sent: bool,
+    },
+    /// The server kept answering 401: the credentials were refused, or
+    /// there were none it takes.
+    Unauthorized {
+        /// True when credentials went with a request.
+        credentials_sent: bool,
+        /// What the authentication said, and what to check (no secret).
+        detail: String,
+    },
+    /// No answer: DNS, connection, TLS (an untrusted certificate too) or
+    /// timeout, in the transport's words (which hold no secret).
+    Failed(String),
 }
 
 /// The answer to a [`Step::LookUpSrv`].
@@ -169,14 +134,14 @@ pub enum SrvAnswer {
 }
 
 /// The EWS URL found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
     /// The EWS URL.
-    pub ews_url: String,
+    pub ews_url: HttpUrl,
     /// The candidate whose chain gave it (the `method` of `discover --json`).
     pub method: Source,
     /// The Autodiscover URL that answered with it.
-    pub autodiscover_url: String,
+    pub autodiscover_url: HttpUrl,
     /// The address it was found for: the one asked, or the last `redirectAddr`.
     pub address: String,
     /// False when the URL was found only through the plain-http redirect or an
@@ -266,12 +231,28 @@ enum Kind {
     Srv,
 }
 
+/// What a job asks: an Autodiscover URL, or the SRV record of a name.
+#[derive(Clone, Debug)]
+enum Target {
+    Url(HttpUrl),
+    Srv(String),
+}
+
+impl Target {
+    /// The URL with its query, or the name: for messages.
+    fn text(&self) -> &str {
+        match self {
+            Target::Url(url) => url.as_str(),
+            Target::Srv(name) => name,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Job {
     source: Source,
     kind: Kind,
-    /// The URL, or the SRV name.
-    url: String,
+    target: Target,
     /// May credentials go here whatever its host? (Reached from the address
     /// over verified TLS only.)
     trusted: bool,
@@ -294,6 +275,7 @@ pub struct Discovery {
     attempts: Vec<Attempt>,
     random: SplitMix,
     trust_referrals: bool,
+    unverified_tls: bool,
     done: Option<Result<Found, Error>>,
 }
 
@@ -314,6 +296,7 @@ impl Discovery {
             attempts: Vec::new(),
             random: SplitMix::new(options.srv_seed),
             trust_referrals: options.trust_unauthenticated_referrals,
+            unverified_tls: options.unverified_tls,
             done: None,
         };
         discovery.queue = jobs_for(&address, true)?;
@@ -337,7 +320,7 @@ impl Discovery {
             }
             // A redirect may have led to a later candidate already: asking
             // again would only repeat its answer.
-            let key = loop_key(&job.url);
+            let key = loop_key(job.target.text());
             if self.asked_urls.contains(&key) {
                 let reason = "already asked above".to_string();
                 self.record(&job, AttemptResult::PassedOver, Class::Lookup, reason, None);
@@ -347,38 +330,28 @@ impl Discovery {
             self.pending = Some(job);
         }
         let job = self.pending.as_ref().expect("a pending job was just set");
-        match job.kind {
-            Kind::Srv => Step::LookUpSrv {
-                name: job.url.clone(),
-            },
-            Kind::V2 => Step::Http(Request {
-                source: job.source,
-                method: Method::Get,
-                url: job.url.clone(),
-                headers: vec![("Accept", "application/json".into())],
-                body: Vec::new(),
-                credentials: Credentials::Never,
-            }),
-            Kind::Probe => Step::Http(Request {
-                source: job.source,
-                method: Method::Get,
-                url: job.url.clone(),
-                headers: Vec::new(),
-                body: Vec::new(),
-                credentials: Credentials::Never,
-            }),
-            Kind::Pox => Step::Http(Request {
-                source: job.source,
-                method: Method::Post,
-                url: job.url.clone(),
-                headers: vec![
-                    ("Content-Type", pox::CONTENT_TYPE.into()),
-                    ("Accept", "text/xml".into()),
-                ],
-                body: pox::request(&self.address).into_bytes(),
-                credentials: self.credentials_for(job),
-            }),
-        }
+        let url = match &job.target {
+            Target::Srv(name) => return Step::LookUpSrv { name: name.clone() },
+            Target::Url(url) => url.clone(),
+        };
+        let (http, credentials) = match job.kind {
+            Kind::V2 => (
+                HttpRequest::get(url).header("Accept", "application/json"),
+                CredentialPolicy::Never,
+            ),
+            Kind::Probe => (HttpRequest::get(url), CredentialPolicy::Never),
+            Kind::Pox | Kind::Srv => (
+                HttpRequest::post(url, pox::request(&self.address).into_bytes())
+                    .header("Content-Type", pox::CONTENT_TYPE)
+                    .header("Accept", "text/xml"),
+                self.credentials_for(job),
+            ),
+        };
+        Step::Http(Request {
+            source: job.source,
+            http,
+            credentials,
+        })
     }
 
     /// Every request and lookup so far, with what came of it.
@@ -392,13 +365,8 @@ impl Discovery {
         let Some(job) = self.take_pending(|k| k != Kind::Srv) else {
             return;
         };
-        let reply = match answer {
-            HttpAnswer::Failed(failure) => {
-                let reason = if failure.detail.is_empty() {
-                    failure.kind.describe().to_string()
-                } else {
-                    format!("{}: {}", failure.kind.describe(), failure.detail)
-                };
+        let (reply, credentials_sent) = match answer {
+            HttpAnswer::Failed(reason) => {
                 self.record(
                     &job,
                     AttemptResult::PassedOver,
@@ -408,12 +376,29 @@ impl Discovery {
                 );
                 return;
             }
-            HttpAnswer::Reply(reply) => reply,
+            HttpAnswer::Unauthorized { detail, .. } => {
+                let reason = format!("HTTP 401: {detail}");
+                self.record(
+                    &job,
+                    AttemptResult::PassedOver,
+                    Class::Authentication,
+                    reason,
+                    Some(401),
+                );
+                return;
+            }
+            HttpAnswer::Reply {
+                reply,
+                credentials_sent,
+            } => (reply, credentials_sent),
+        };
+        let Target::Url(from) = job.target.clone() else {
+            return;
         };
         match job.kind {
-            Kind::V2 => self.on_v2(job, reply),
-            Kind::Pox => self.on_pox(job, reply),
-            Kind::Probe => self.on_probe(job, reply),
+            Kind::V2 => self.on_v2(job, &from, reply),
+            Kind::Pox => self.on_pox(job, &from, reply, credentials_sent),
+            Kind::Probe => self.on_probe(job, &from, reply),
             Kind::Srv => unreachable!("take_pending refused an SRV job"),
         }
     }
@@ -458,12 +443,15 @@ impl Discovery {
         }
         self.record(&job, AttemptResult::Redirected, Class::Lookup, reason, None);
         for target in targets.into_iter().rev() {
-            let url = candidates::pox_url(&target);
-            let key = loop_key(&url);
+            // usable_targets lets only host names through, so this parses.
+            let Ok(url) = HttpUrl::parse(&candidates::pox_url(&target)) else {
+                continue;
+            };
+            let key = loop_key(url.as_str());
             self.queue.push_front(Job {
                 source: Source::Srv,
                 kind: Kind::Pox,
-                url,
+                target: Target::Url(url),
                 trusted: false,
                 visited: vec![key],
             });
@@ -477,36 +465,57 @@ impl Discovery {
         }
     }
 
-    fn credentials_for(&self, job: &Job) -> Credentials {
-        let host = Url::parse(&job.url)
-            .map(|u| u.host().to_string())
-            .unwrap_or_default();
-        if job.trusted || self.trust_referrals || self.in_home_domain(&host) {
-            Credentials::OnChallenge
+    fn credentials_for(&self, job: &Job) -> CredentialPolicy {
+        let host = match &job.target {
+            Target::Url(url) => url.host(),
+            Target::Srv(_) => return CredentialPolicy::Never,
+        };
+        if self.unverified_tls {
+            return CredentialPolicy::Withheld(
+                "--insecure: certificates are not verified, so no server can be told from an impostor"
+                    .into(),
+            );
+        }
+        if job.trusted || self.trust_referrals || self.in_home_domain(host) {
+            CredentialPolicy::OnChallenge
         } else {
-            Credentials::Withheld(format!(
-                "{host} was named only by an unauthenticated {} and is outside {}",
+            // Exchange Online with a custom domain is typically found this way
+            // (autodiscover.{domain} is a CNAME to Microsoft, whose certificate
+            // does not name it): its EWS URL is well known.
+            let online = [".outlook.com", ".office365.com"]
+                .iter()
+                .any(|suffix| host.ends_with(suffix));
+            CredentialPolicy::Withheld(format!(
+                "{host} was named only by an unauthenticated {} and is outside {}{}",
                 match job.source {
                     Source::Srv => "DNS SRV record",
                     _ => "plain-http redirect",
                 },
-                self.home_domain
+                self.home_domain,
+                if online {
+                    "; for Exchange Online, pass --url https://outlook.office365.com/EWS/Exchange.asmx"
+                } else {
+                    ""
+                }
             ))
         }
     }
 
     fn in_home_domain(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.');
         host == self.home_domain || host.ends_with(&format!(".{}", self.home_domain))
     }
 
-    fn on_v2(&mut self, job: Job, reply: HttpReply) {
+    fn on_v2(&mut self, job: Job, from: &HttpUrl, reply: HttpReply) {
         let status = Some(reply.status);
         if redirect::is_redirect_status(reply.status) {
-            return self.follow_http_redirect(job, &reply, Endpoint::V2, Kind::V2);
+            return self.follow_http_redirect(job, from, &reply, Endpoint::V2, Kind::V2);
         }
         let parsed = v2::parse(&reply.body);
         let (class, reason) = match (reply.status, parsed) {
-            (200, Ok(v2::Answer::Url { url, .. })) => return self.found(job, &url, reply.status),
+            (200, Ok(v2::Answer::Url { url, .. })) => {
+                return self.found(job, from, &url, reply.status);
+            }
             (_, Ok(v2::Answer::Error { code, message })) => (
                 Class::Answered,
                 format!(
@@ -526,20 +535,22 @@ impl Discovery {
         self.record(&job, AttemptResult::PassedOver, class, reason, status);
     }
 
-    fn on_pox(&mut self, job: Job, reply: HttpReply) {
+    fn on_pox(&mut self, job: Job, from: &HttpUrl, reply: HttpReply, credentials_sent: bool) {
         let status = Some(reply.status);
         if redirect::is_redirect_status(reply.status) {
-            return self.follow_http_redirect(job, &reply, Endpoint::Pox, Kind::Pox);
+            return self.follow_http_redirect(job, from, &reply, Endpoint::Pox, Kind::Pox);
         }
         if matches!(reply.status, 401 | 403) {
-            let why = if reply.credentials_sent {
+            let why = if credentials_sent {
                 match reply.status {
                     401 => "the credentials were rejected".to_string(),
                     _ => "the credentials were accepted, but access is denied".to_string(),
                 }
             } else {
                 match self.credentials_for(&job) {
-                    Credentials::Withheld(why) => format!("asks for credentials, not sent: {why}"),
+                    CredentialPolicy::Withheld(why) => {
+                        format!("asks for credentials, not sent: {why}")
+                    }
                     _ => "asks for credentials, and none were given".to_string(),
                 }
             };
@@ -556,7 +567,7 @@ impl Discovery {
         let parsed = pox::parse(&reply.body);
         let (class, reason) = match (reply.status, parsed) {
             (200, Ok(pox::Answer::Settings(settings))) => match settings.ews {
-                Some(ews) => return self.found(job, &ews.url, reply.status),
+                Some(ews) => return self.found(job, from, &ews.url, reply.status),
                 None => (
                     Class::Definite,
                     format!(
@@ -575,7 +586,7 @@ impl Discovery {
             (200, Ok(pox::Answer::RedirectUrl(target))) => {
                 match redirect::check_target(&target, Endpoint::Pox) {
                     Ok(target) => {
-                        let reason = format!("redirectUrl to {target}");
+                        let reason = format!("redirectUrl to {}", target.as_str());
                         return self.hop(job, target, Kind::Pox, reason, status);
                     }
                     Err(refused) => (Class::Answered, format!("redirectUrl refused: {refused}")),
@@ -592,7 +603,7 @@ impl Discovery {
         self.record(&job, AttemptResult::PassedOver, class, reason, status);
     }
 
-    fn on_probe(&mut self, job: Job, reply: HttpReply) {
+    fn on_probe(&mut self, job: Job, from: &HttpUrl, reply: HttpReply) {
         let status = Some(reply.status);
         if !redirect::is_redirect_status(reply.status) {
             let reason = format!("HTTP {} without a redirect to https", reply.status);
@@ -605,9 +616,9 @@ impl Discovery {
             );
             return;
         }
-        match redirect::follow(&job.url, reply.location.as_deref(), Endpoint::Pox) {
+        match redirect::follow(from, reply.header("location"), Endpoint::Pox) {
             Ok(target) => {
-                let reason = format!("HTTP {} to {target}", reply.status);
+                let reason = format!("HTTP {} to {}", reply.status, target.as_str());
                 let next = Job {
                     trusted: false,
                     ..job.clone()
@@ -630,14 +641,15 @@ impl Discovery {
     fn follow_http_redirect(
         &mut self,
         job: Job,
+        from: &HttpUrl,
         reply: &HttpReply,
         endpoint: Endpoint,
         kind: Kind,
     ) {
         let status = Some(reply.status);
-        match redirect::follow(&job.url, reply.location.as_deref(), endpoint) {
+        match redirect::follow(from, reply.header("location"), endpoint) {
             Ok(target) => {
-                let reason = format!("HTTP {} to {target}", reply.status);
+                let reason = format!("HTTP {} to {}", reply.status, target.as_str());
                 self.hop(job, target, kind, reason, status);
             }
             Err(refused) => {
@@ -654,11 +666,11 @@ impl Discovery {
     }
 
     /// One URL redirect: counted, checked for a loop, queued first.
-    fn hop(&mut self, job: Job, target: String, kind: Kind, reason: String, status: Option<u16>) {
-        if !self.count_hop(&job, &target, status) {
+    fn hop(&mut self, job: Job, target: HttpUrl, kind: Kind, reason: String, status: Option<u16>) {
+        if !self.count_hop(&job, target.as_str(), status) {
             return;
         }
-        let key = loop_key(&target);
+        let key = loop_key(target.as_str());
         if job.visited.contains(&key) {
             let mut chain: Vec<&str> = job.visited.iter().map(String::as_str).collect();
             chain.push(&key);
@@ -678,7 +690,7 @@ impl Discovery {
         self.queue.push_front(Job {
             source: job.source,
             kind,
-            url: target,
+            target: Target::Url(target),
             trusted: job.trusted,
             visited,
         });
@@ -758,7 +770,7 @@ impl Discovery {
             .iter()
             .filter(|a| a.result == AttemptResult::Redirected && a.method != "SRV")
             .map(|a| a.url.clone())
-            .chain([job.url.clone(), target.to_string()])
+            .chain([job.target.text().to_string(), target.to_string()])
             .collect();
         self.done = Some(Err(Error::TooManyRedirects {
             address: self.asked.clone(),
@@ -768,9 +780,9 @@ impl Discovery {
         false
     }
 
-    fn found(&mut self, job: Job, url: &str, status: u16) {
+    fn found(&mut self, job: Job, from: &HttpUrl, url: &str, status: u16) {
         let status = Some(status);
-        let parsed = match Url::parse(url) {
+        let parsed = match HttpUrl::parse(url) {
             Ok(parsed) if parsed.is_https() => parsed,
             Ok(_) => {
                 let reason = format!(
@@ -797,19 +809,18 @@ impl Discovery {
                 return;
             }
         };
-        let ews_url = parsed.to_string();
         let trusted = job.trusted || self.in_home_domain(parsed.host());
         self.record(
             &job,
             AttemptResult::Found,
             Class::Progress,
-            format!("EWS URL {ews_url}"),
+            format!("EWS URL {}", parsed.as_str()),
             status,
         );
         self.done = Some(Ok(Found {
-            ews_url,
+            ews_url: parsed,
             method: job.source,
-            autodiscover_url: job.url,
+            autodiscover_url: from.clone(),
             address: self.address.clone(),
             trusted,
         }));
@@ -831,7 +842,7 @@ impl Discovery {
         self.attempts.push(Attempt {
             source: job.source,
             method,
-            url: job.url.clone(),
+            url: job.target.text().to_string(),
             address: self.address.clone(),
             result,
             reason,
@@ -901,39 +912,46 @@ fn summary(attempts: &[&Attempt]) -> String {
 }
 
 fn jobs_for(address: &str, trusted: bool) -> Result<VecDeque<Job>, Error> {
-    Ok(candidates::candidates(address)?
+    candidates::candidates(address)?
         .into_iter()
         .map(|candidate| match candidate {
             Candidate::Http {
                 source,
                 method: _,
                 url,
-            } => Job {
-                source,
-                kind: match source {
-                    Source::V2 => Kind::V2,
-                    Source::HttpRedirect => Kind::Probe,
-                    _ => Kind::Pox,
-                },
-                visited: vec![loop_key(&url)],
-                url,
-                trusted,
-            },
-            Candidate::Srv { name } => Job {
+            } => {
+                let url = HttpUrl::parse(&url).map_err(|e| Error::BadAddress {
+                    address: address.to_string(),
+                    reason: format!("its Autodiscover URL is not usable ({e})"),
+                })?;
+                Ok(Job {
+                    source,
+                    kind: match source {
+                        Source::V2 => Kind::V2,
+                        Source::HttpRedirect => Kind::Probe,
+                        _ => Kind::Pox,
+                    },
+                    visited: vec![loop_key(url.as_str())],
+                    target: Target::Url(url),
+                    trusted,
+                })
+            }
+            Candidate::Srv { name } => Ok(Job {
                 source: Source::Srv,
                 kind: Kind::Srv,
                 visited: Vec::new(),
-                url: name,
+                target: Target::Srv(name),
                 trusted,
-            },
+            }),
         })
-        .collect())
+        .collect()
 }
 
+/// URLs as compared for loop detection: IIS paths are case-insensitive, so
+/// `/Autodiscover/Autodiscover.xml` and `/autodiscover/autodiscover.xml` are
+/// one endpoint.
 fn loop_key(url: &str) -> String {
-    Url::parse(url)
-        .map(|u| u.loop_key())
-        .unwrap_or_else(|_| url.to_ascii_lowercase())
+    url.to_ascii_lowercase()
 }
 
 #[cfg(test)]

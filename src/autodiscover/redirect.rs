@@ -7,7 +7,7 @@
 //! `redirectUrl`, since the next request (with credentials, if the server asks)
 //! goes there just the same.
 
-use super::url::Url;
+use crate::HttpUrl;
 
 /// The most redirects (HTTP, `redirectUrl` and `redirectAddr` together) one
 /// discovery follows, as the EWS Managed API's `AutodiscoverMaxRedirections`.
@@ -40,8 +40,8 @@ pub enum RedirectRefused {
     /// A redirect status without a `Location`.
     #[error("a redirect without a Location header")]
     NoLocation,
-    /// The target is not a usable URL.
-    #[error("a redirect to {0}")]
+    /// The target is not a usable URL (why).
+    #[error("a redirect to something that is not a usable URL: {0}")]
     BadUrl(String),
     /// The target is not https: nothing is sent in the clear.
     #[error("a redirect to {0}, which is not https")]
@@ -83,20 +83,19 @@ pub fn is_autodiscover_path(path: &str, endpoint: Endpoint) -> bool {
     }
 }
 
-/// Checks an absolute target (a POX `RedirectUrl`, a `Location` already
-/// resolved) and returns it normalised.
+/// Checks an absolute target (a POX `RedirectUrl`) and returns it parsed.
 ///
 /// ```
 /// use ews_photo::autodiscover::redirect::{check_target, Endpoint};
 /// assert_eq!(
-///     check_target("https://Mail.Contoso.com/Autodiscover/Autodiscover.xml", Endpoint::Pox).unwrap(),
+///     check_target("https://Mail.Contoso.com/Autodiscover/Autodiscover.xml", Endpoint::Pox).unwrap().as_str(),
 ///     "https://mail.contoso.com/Autodiscover/Autodiscover.xml"
 /// );
 /// assert!(check_target("http://mail.contoso.com/autodiscover/autodiscover.xml", Endpoint::Pox).is_err());
 /// assert!(check_target("https://mail.contoso.com/EWS/Exchange.asmx", Endpoint::Pox).is_err());
 /// ```
-pub fn check_target(target: &str, endpoint: Endpoint) -> Result<String, RedirectRefused> {
-    let url = Url::parse(target).map_err(RedirectRefused::BadUrl)?;
+pub fn check_target(target: &str, endpoint: Endpoint) -> Result<HttpUrl, RedirectRefused> {
+    let url = HttpUrl::parse(target).map_err(|e| RedirectRefused::BadUrl(e.to_string()))?;
     check(url, endpoint)
 }
 
@@ -104,44 +103,48 @@ pub fn check_target(target: &str, endpoint: Endpoint) -> Result<String, Redirect
 /// the result.
 ///
 /// ```
+/// use ews_photo::HttpUrl;
 /// use ews_photo::autodiscover::redirect::{follow, Endpoint};
-/// let from = "http://autodiscover.contoso.com/autodiscover/autodiscover.xml";
+/// let from = HttpUrl::parse("http://autodiscover.contoso.com/autodiscover/autodiscover.xml").unwrap();
 /// assert_eq!(
-///     follow(from, Some("https://mail.contoso.com/autodiscover/autodiscover.xml"), Endpoint::Pox).unwrap(),
+///     follow(&from, Some("https://mail.contoso.com/autodiscover/autodiscover.xml"), Endpoint::Pox).unwrap().as_str(),
 ///     "https://mail.contoso.com/autodiscover/autodiscover.xml"
 /// );
 /// // Relative to an http URL is still http: refused.
-/// assert!(follow(from, Some("/autodiscover/autodiscover.xml"), Endpoint::Pox).is_err());
+/// assert!(follow(&from, Some("/autodiscover/autodiscover.xml"), Endpoint::Pox).is_err());
 /// ```
 pub fn follow(
-    from: &str,
+    from: &HttpUrl,
     location: Option<&str>,
     endpoint: Endpoint,
-) -> Result<String, RedirectRefused> {
+) -> Result<HttpUrl, RedirectRefused> {
     let location = location
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .ok_or(RedirectRefused::NoLocation)?;
-    let base = Url::parse(from).map_err(RedirectRefused::BadUrl)?;
-    let url = base.join(location).map_err(RedirectRefused::BadUrl)?;
+    let url = from
+        .join(location)
+        .map_err(|e| RedirectRefused::BadUrl(e.to_string()))?;
     check(url, endpoint)
 }
 
-fn check(url: Url, endpoint: Endpoint) -> Result<String, RedirectRefused> {
+fn check(url: HttpUrl, endpoint: Endpoint) -> Result<HttpUrl, RedirectRefused> {
     if !url.is_https() {
-        return Err(RedirectRefused::NotHttps(url.to_string()));
+        return Err(RedirectRefused::NotHttps(url.as_str().to_string()));
     }
     if !is_autodiscover_path(url.path(), endpoint) {
-        return Err(RedirectRefused::NotAutodiscover(url.to_string()));
+        return Err(RedirectRefused::NotAutodiscover(url.as_str().to_string()));
     }
-    Ok(url.to_string())
+    Ok(url)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const POX: &str = "https://contoso.com/autodiscover/autodiscover.xml";
+    fn pox() -> HttpUrl {
+        HttpUrl::parse("https://contoso.com/autodiscover/autodiscover.xml").unwrap()
+    }
 
     #[test]
     fn statuses_of_the_ews_managed_api() {
@@ -192,21 +195,25 @@ mod tests {
 
     #[test]
     fn locations() {
-        let follow_pox = |l: &str| follow(POX, Some(l), Endpoint::Pox);
+        let follow_pox = |l: &str| follow(&pox(), Some(l), Endpoint::Pox);
         assert_eq!(
-            follow_pox("/Autodiscover/Autodiscover.xml").unwrap(),
+            follow_pox("/Autodiscover/Autodiscover.xml")
+                .unwrap()
+                .as_str(),
             "https://contoso.com/Autodiscover/Autodiscover.xml"
         );
         assert_eq!(
-            follow_pox("https://autodiscover-s.outlook.com/autodiscover/autodiscover.xml").unwrap(),
+            follow_pox("https://autodiscover-s.outlook.com/autodiscover/autodiscover.xml")
+                .unwrap()
+                .as_str(),
             "https://autodiscover-s.outlook.com/autodiscover/autodiscover.xml"
         );
         assert_eq!(
-            follow(POX, None, Endpoint::Pox),
+            follow(&pox(), None, Endpoint::Pox),
             Err(RedirectRefused::NoLocation)
         );
         assert_eq!(
-            follow(POX, Some("  "), Endpoint::Pox),
+            follow(&pox(), Some("  "), Endpoint::Pox),
             Err(RedirectRefused::NoLocation)
         );
         // exchangelib's "invalid 301" fixture.
@@ -239,7 +246,7 @@ mod tests {
         // exchangelib followed a 301 to /OtherPath/Autodiscover.xml; the EWS
         // Managed API's path rule, which this module follows, does not.
         let refused = follow(
-            POX,
+            &pox(),
             Some("https://httpbin.org/OtherPath/Autodiscover.xml"),
             Endpoint::Pox,
         );
