@@ -1,5 +1,5 @@
 //! The DNS SRV step: the query packet, the answer parser, and the order of the
-//! targets (RFC 2782). Pure; [`super::dns`] sends the packets.
+//! targets (RFC 2782). Pure; [`crate::discover`] sends the packets.
 //!
 //! RFC 2782: "A client MUST attempt to contact the target host with the
 //! lowest-numbered priority it can reach"; within one priority, targets are

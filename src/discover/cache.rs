@@ -60,8 +60,10 @@ struct Entry {
 }
 
 impl Cache {
-    /// The platform's cache folder (see the [module](self) documentation), or
-    /// `None` when the environment names none (no home folder).
+    /// `ews-photo/autodiscover` in the platform's cache folder:
+    /// `$XDG_CACHE_HOME` when set (on every platform), else `~/.cache` on
+    /// Linux and other Unixes, `~/Library/Caches` on macOS, `%LOCALAPPDATA%`
+    /// on Windows; `None` when the environment names none (no home folder).
     pub fn platform() -> Option<Cache> {
         platform_cache_dir().map(|dir| Cache::at(dir.join("ews-photo").join("autodiscover")))
     }
