@@ -6,12 +6,15 @@
 //! The tests that need dnsmasq are skipped with a loud message where it is
 //! missing.
 //!
-//! Every run gets `--dns-servers` (a dead port, or dnsmasq) and a cache folder
-//! of its own, so nothing leaves the machine and no test sees another's cache.
+//! Every run gets `--dns-servers` (a DNS server of its own that refuses every
+//! query, or dnsmasq) and a cache folder of its own, so nothing leaves the
+//! machine and no test sees another's cache or servers.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ews_standin::autodiscover::{
@@ -27,6 +30,8 @@ struct Run {
     dir: tempfile::TempDir,
     /// Where the SRV lookup goes.
     dns: String,
+    /// The default for `dns`: refuses every query.
+    refusing: RefusingDns,
 }
 
 impl Run {
@@ -39,10 +44,12 @@ impl Run {
         let standin = Autodiscover::start(scenario, ews).expect("stand-in starts");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.pem"), standin.ca_pem()).unwrap();
+        let refusing = RefusingDns::start();
         Run {
             standin,
             dir,
-            dns: format!("127.0.0.1:{}", dead_udp_port()),
+            dns: refusing.addr.to_string(),
+            refusing,
         }
     }
 
@@ -88,14 +95,45 @@ impl Run {
     }
 }
 
-/// A UDP port on 127.0.0.1 where nothing listens: a DNS query there is
-/// refused at once.
-fn dead_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A DNS server on 127.0.0.1 that answers every query REFUSED, for as long as
+/// it lives (a port merely closed could be taken by another test's dnsmasq).
+struct RefusingDns {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl RefusingDns {
+    fn start() -> RefusingDns {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let addr = socket.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1500];
+            while !stopping.load(Ordering::SeqCst) {
+                let Ok((n, from)) = socket.recv_from(&mut buffer) else {
+                    continue;
+                };
+                if n < 12 {
+                    continue;
+                }
+                let mut reply = buffer[..n].to_vec();
+                reply[2] |= 0x80; // a response
+                reply[3] = (reply[3] & 0xF0) | 5; // REFUSED
+                let _ = socket.send_to(&reply, from);
+            }
+        });
+        RefusingDns { addr, stop }
+    }
+}
+
+impl Drop for RefusingDns {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Credentials only ever went over https, to Autodiscover never before a 401
@@ -480,7 +518,7 @@ fn an_entry_older_than_a_day_is_discovered_again() {
 #[test]
 fn a_cached_url_that_stopped_answering_is_discovered_again_once() {
     let stale = [
-        // Nothing listens there any more: a connect error.
+        // The server hangs up at once: no answer.
         "https://gone.contoso.com/EWS/Exchange.asmx",
         // A web server that is no longer EWS: a 404 page.
         "https://old.contoso.com/EWS/Exchange.asmx",
@@ -497,7 +535,7 @@ fn a_cached_url_that_stopped_answering_is_discovered_again_once() {
         // --auth auto: credentials only for a server that asks.
         let mut cmd = run.ews_photo(&format!("get alice@contoso.com -o alice.jpg -u {USER}"));
         cmd.env("EWS_PASSWORD", PASSWORD);
-        let port = run.standin.closed_port();
+        let port = run.standin.silent_port();
         cmd.args([
             "--resolve",
             &format!("gone.contoso.com:443:127.0.0.1:{port}"),
@@ -904,10 +942,10 @@ fn srv_nxdomain_refused_dead_servers_and_tcp() {
         reason.contains("the DNS server answered Refused"),
         "{reason}"
     );
-    // A dead server first: the next one in --dns-servers answers.
+    // A server that refuses first: the next one in --dns-servers answers.
     let live = start_dnsmasq(&binary, &Scenario::Srv.dnsmasq_srv_args());
     let mut run = Run::new(Scenario::Srv);
-    run.dns = format!("127.0.0.1:{},{}", dead_udp_port(), live.server);
+    run.dns = format!("{},{}", run.refusing.addr, live.server);
     assert_eq!(discover_json(&run, "", 0)["method"], "srv");
     // 30 records do not fit into UDP: the answer comes again over TCP, and
     // only the first five targets are tried.
@@ -922,9 +960,9 @@ fn srv_nxdomain_refused_dead_servers_and_tcp() {
     let big = start_dnsmasq(&binary, &hosts);
     let run = Run::new(Scenario::NothingReachable).with_dns(&big);
     let mut cmd = run.signed_in(&format!("discover {ADDRESS} --json"));
-    // Every target the client may try is on this machine, and refuses.
+    // Every target the client may try is on this machine, and hangs up.
     for name in &names {
-        let port = run.standin.closed_port();
+        let port = run.standin.silent_port();
         cmd.args(["--resolve", &format!("{name}:443:127.0.0.1:{port}")]);
     }
     let reason = srv_attempt(&json(&cmd.assert().code(6)));
