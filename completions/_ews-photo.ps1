@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'ews-photo' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
@@ -33,12 +33,15 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -49,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Fetch one user''s photo')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Fetch the photos of many users: parallel, resumable, incremental')
+            [CompletionResult]::new('discover', 'discover', [CompletionResultType]::ParameterValue, 'Find the EWS URL of an address by Autodiscover, and print it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -61,7 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write: a file, or - for stdout. Default: EMAIL.EXT in the current folder, the extension from the real image format')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Convert to this format (keep: write what the server sent)')
             [CompletionResult]::new('--if-none-match', '--if-none-match', [CompletionResultType]::ParameterName, 'Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written)')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
@@ -73,6 +77,8 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
@@ -82,6 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -104,7 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson)')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
@@ -116,6 +123,8 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
@@ -125,6 +134,40 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ews-photo;discover' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Authentication scheme; auto picks from the server''s 401 challenge')
+            [CompletionResult]::new('--spn', '--spn', [CompletionResultType]::ParameterName, 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL''s host, as krb5.conf maps it to a realm)')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'The operation''s form: soap (POST) or rest (GET …/s/GetUserPhoto)')
+            [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
+            [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON record on stdout (email, status, ews_url, method, autodiscover_url, address, trusted, cached, candidates, error, exit_code)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
+            [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -136,7 +179,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             break
         }
         'ews-photo;completions' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
@@ -148,12 +191,15 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -165,7 +211,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             break
         }
         'ews-photo;man' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo''s address (export: the list''s first address), and caches it for a day')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user: DOMAIN\user, user@domain or user')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'The NTLM domain for a plain user name (not needed with DOMAIN\user or user@domain)')
@@ -177,12 +223,15 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             [CompletionResult]::new('--server-version', '--server-version', [CompletionResultType]::ParameterName, 'RequestServerVersion sent with SOAP requests')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file (added to the system''s)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT, as curl''s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl''s --connect-to. For every request: EWS, Autodiscover, tokens')
+            [CompletionResult]::new('--dns-servers', '--dns-servers', [CompletionResultType]::ParameterName, 'DNS servers for Autodiscover''s SRV lookup, as ADDR[:PORT],… (default: the system''s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up on a request after SECS seconds')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries when the server is busy or throttling')
             [CompletionResult]::new('--max-backoff', '--max-backoff', [CompletionResultType]::ParameterName, 'The longest wait between retries, whatever the server asks, in seconds')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate (unsafe: anyone on the path can read the credentials)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -196,6 +245,7 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
         'ews-photo;help' {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Fetch one user''s photo')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Fetch the photos of many users: parallel, resumable, incremental')
+            [CompletionResult]::new('discover', 'discover', [CompletionResultType]::ParameterValue, 'Find the EWS URL of an address by Autodiscover, and print it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -205,6 +255,9 @@ Register-ArgumentCompleter -Native -CommandName 'ews-photo' -ScriptBlock {
             break
         }
         'ews-photo;help;export' {
+            break
+        }
+        'ews-photo;help;discover' {
             break
         }
         'ews-photo;help;completions' {

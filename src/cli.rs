@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
-use crate::PhotoSize;
 use crate::error::Exit;
 use crate::photo::Format;
+use crate::{PhotoSize, Resolve};
 
 /// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto).
 #[derive(Debug, Parser)]
@@ -71,7 +71,8 @@ fn after_help() -> String {
             "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
             "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
             "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
-            "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n"
+            "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
+            "  ews-photo discover jdoe@contoso.com   # the EWS URL, found by Autodiscover\n"
         ),
         codes = codes
     )
@@ -135,6 +136,33 @@ writes one row per address (CSV or JSON lines).",
         )
     )]
     Export(ExportArgs),
+
+    /// Find the EWS URL of an address by Autodiscover, and print it.
+    #[command(
+        long_about = "Find the EWS URL of a mailbox by Autodiscover and print it on stdout; \
+stderr says how it was found (with -v: every candidate, and why it was passed over).\n\n\
+The candidates, in order: Autodiscover v2 (GET https://autodiscover.DOMAIN/autodiscover/\
+autodiscover.json/v1.0/EMAIL?Protocol=EWS), POX (POST https://DOMAIN/autodiscover/autodiscover.xml, \
+then https://autodiscover.DOMAIN/…), the plain-http GET http://autodiscover.DOMAIN/autodiscover/\
+autodiscover.xml that may only redirect to https, and the DNS SRV record _autodiscover._tcp.DOMAIN \
+(port 443 targets, lowest priority value first). POX redirects (redirectAddr, redirectUrl, HTTP \
+301/302/303/307 to https Autodiscover URLs) are followed, at most 10 in all.\n\n\
+Credentials go only to https endpoints whose certificate was verified, and only after they ask \
+(HTTP 401); never to a host outside the address's domain that only the plain-http redirect or \
+the SRV record named. Results are cached per domain for 24 hours (--no-cache looks again); get \
+and export use the same cache when --url is not given.",
+        after_long_help = concat!(
+            "Examples:\n",
+            "  ews-photo discover jdoe@contoso.com\n",
+            "  export EWS_URL=$(ews-photo discover jdoe@contoso.com -u jdoe@contoso.com)\n",
+            "  ews-photo discover jdoe@contoso.com --json | jq -r .ews_url\n",
+            "  ews-photo discover jdoe@contoso.com -v --no-cache   # every candidate, and why\n\n",
+            "Exit codes: 0 found; 1 every candidate answered, but none gave an EWS URL (or the\n",
+            "redirects went in circles); 2 usage; 4 only authentication stood in the way; 6 no\n",
+            "Autodiscover server could be reached."
+        )
+    )]
+    Discover(DiscoverArgs),
 
     /// Print a shell completion script.
     #[command(after_long_help = concat!(
@@ -228,6 +256,19 @@ pub enum ProgressArg {
     Never,
 }
 
+/// `ews-photo discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The SMTP address of the mailbox whose EWS URL to find.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+
+    /// Print one JSON record on stdout (email, status, ews_url, method, autodiscover_url,
+    /// address, trusted, cached, candidates, error, exit_code).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `ews-photo get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -291,7 +332,9 @@ impl OutputFormat {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection options")]
 pub struct Connection {
-    /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx.
+    /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover
+    /// finds it from --user when that is an address, else from the photo's address (export:
+    /// the list's first address), and caches it for a day.
     #[arg(long, env = "EWS_URL", global = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub url: Option<String>,
 
@@ -359,6 +402,22 @@ pub struct Connection {
     #[arg(long, global = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub proxy: Option<String>,
 
+    /// Connect to ADDR for HOST:PORT, as curl's --resolve (repeatable; several ADDRs separated
+    /// by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl's --connect-to.
+    /// For every request: EWS, Autodiscover, tokens.
+    #[arg(long, global = true, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<Resolve>,
+
+    /// DNS servers for Autodiscover's SRV lookup, as ADDR[:PORT],… (default: the system's,
+    /// from /etc/resolv.conf). Host names are resolved by the system (or --resolve).
+    #[arg(long, global = true, value_name = "ADDR[:PORT],…")]
+    pub dns_servers: Option<String>,
+
+    /// Run Autodiscover even when the cache has a result for the domain (the new result is
+    /// cached).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
     /// Give up on a request after SECS seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -370,6 +429,10 @@ pub struct Connection {
     /// The longest wait between retries, whatever the server asks, in seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 300)]
     pub max_backoff: u64,
+}
+
+fn parse_resolve(text: &str) -> Result<Resolve, String> {
+    Resolve::parse(text)
 }
 
 /// `--auth` values.

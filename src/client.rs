@@ -12,10 +12,11 @@ use crate::auth::{
 };
 use crate::backend::ews::{Ews, Protocol};
 use crate::backend::{Backend, Next, Outcome, PhotoRequest};
-use crate::error::{Error, ServerError};
+use crate::error::{Error, ServerError, TransportError};
 use crate::http::{HttpReply, HttpRequest};
 use crate::retry::{BusyWait, Gate, RetryPolicy};
-use crate::transport::{Transport, TransportOptions};
+use crate::tls::PeerCertificateSlot;
+use crate::transport::{Notes, Transport, TransportOptions};
 use crate::{HttpUrl, Secret};
 
 /// Which service holds the photos, and where.
@@ -46,6 +47,21 @@ impl Service {
     pub fn url(&self) -> &HttpUrl {
         match self {
             Service::Ews { url, .. } => url,
+        }
+    }
+
+    /// The same service at another URL.
+    pub fn with_url(&self, url: HttpUrl) -> Service {
+        match self {
+            Service::Ews {
+                protocol,
+                server_version,
+                ..
+            } => Service::Ews {
+                url,
+                protocol: *protocol,
+                server_version: server_version.clone(),
+            },
         }
     }
 
@@ -86,8 +102,38 @@ pub struct ClientConfig {
     pub allow_insecure_auth: bool,
     /// Retries when the server is busy.
     pub retry: RetryPolicy,
-    /// TLS, proxy, timeout, verbosity.
+    /// TLS, proxy, timeout, verbosity, `--resolve`.
     pub transport: TransportOptions,
+    /// Where to find the URL again when it stops answering: set when it came
+    /// from a cache (Autodiscover's), which may be out of date.
+    pub relocate: Option<Relocate>,
+}
+
+/// Finds the service URL again after the one in use stopped answering (no
+/// connection, or an HTTP 404 web page instead of an answer): called with
+/// that URL and why, it returns the URL to use instead. Each client asks at
+/// most once; clones share the function, so it can make sure that a run
+/// looks the URL up only once, whatever the number of workers.
+#[derive(Clone)]
+pub struct Relocate(Arc<RelocateFn>);
+
+type RelocateFn = dyn Fn(&HttpUrl, &str) -> Option<HttpUrl> + Send + Sync;
+
+impl Relocate {
+    /// Wraps the function that finds the URL again.
+    pub fn new(find: impl Fn(&HttpUrl, &str) -> Option<HttpUrl> + Send + Sync + 'static) -> Self {
+        Relocate(Arc::new(find))
+    }
+
+    fn find(&self, stale: &HttpUrl, why: &str) -> Option<HttpUrl> {
+        (self.0)(stale, why)
+    }
+}
+
+impl std::fmt::Debug for Relocate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Relocate")
+    }
 }
 
 impl ClientConfig {
@@ -102,6 +148,7 @@ impl ClientConfig {
             allow_insecure_auth: false,
             retry: RetryPolicy::default(),
             transport: TransportOptions::default(),
+            relocate: None,
         }
     }
 }
@@ -126,9 +173,9 @@ pub struct Client {
     config: ClientConfig,
     backend: Box<dyn Backend>,
     transport: Transport,
-    authenticator: Option<Box<dyn Authenticator>>,
-    /// The loaded GSS-API library and the user's principal, once checked.
-    kerberos: Option<kerberos::Ready>,
+    session: Session,
+    /// The URL was looked up again once already.
+    relocated: bool,
     gate: Arc<Gate>,
     on_wait: Option<WaitObserver>,
 }
@@ -146,17 +193,26 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         let backend = config.service.backend()?;
         let transport = Transport::new(&config.transport, backend.body_log())?;
-        let mut client = Client {
+        let session = Session::new(
+            AuthSettings::of(&config),
+            config.service.url().clone(),
+            &transport,
+            false,
+        )?;
+        Ok(Client {
             config,
             backend,
             transport,
-            authenticator: None,
-            kerberos: None,
+            session,
+            relocated: false,
             gate: Arc::new(Gate::default()),
             on_wait: None,
-        };
-        client.authenticator = client.configured_authenticator()?;
-        Ok(client)
+        })
+    }
+
+    /// The URL requests go to now (another one after a relocation).
+    pub fn url(&self) -> &HttpUrl {
+        self.config.service.url()
     }
 
     /// Shares a busy gate with other clients of the same run.
@@ -208,7 +264,29 @@ impl Client {
     fn attempt(&mut self, photo: &PhotoRequest) -> Result<Outcome, Error> {
         let mut exchange = self.backend.begin(photo);
         loop {
-            let reply = self.send(exchange.request().clone())?;
+            let request = exchange.request().clone();
+            let reply = match self
+                .session
+                .send(&self.transport, request, Redirects::SameOrigin)
+            {
+                Err(Error::Transport(TransportError::Unreachable { url, reason })) => {
+                    if self.relocate(&reason)? {
+                        exchange = self.backend.begin(photo);
+                        continue;
+                    }
+                    return Err(TransportError::Unreachable { url, reason }.into());
+                }
+                other => other?,
+            };
+            // An EWS server says "no photo" with a 404 too, but never with a
+            // web page: a page means the URL no longer leads to EWS.
+            if reply.status == 404
+                && reply.looks_like_html()
+                && self.relocate("it answered HTTP 404 with a web page, not as EWS")?
+            {
+                exchange = self.backend.begin(photo);
+                continue;
+            }
             match exchange.answer(&reply) {
                 Next::Done(outcome) => return outcome.map_err(Error::from),
                 Next::Again => continue,
@@ -216,9 +294,120 @@ impl Client {
         }
     }
 
-    /// Sends a request with authentication, answering 401 challenges and
-    /// following redirects on the same server, and returns the final answer.
-    fn send(&mut self, mut request: HttpRequest) -> Result<HttpReply, Error> {
+    /// Moves to the URL [`ClientConfig::relocate`] finds, once: true when
+    /// there is a new URL to try. The new server gets a new session, so
+    /// nothing of the old one's authentication goes there.
+    fn relocate(&mut self, why: &str) -> Result<bool, Error> {
+        if self.relocated {
+            return Ok(false);
+        }
+        let Some(relocate) = self.config.relocate.clone() else {
+            return Ok(false);
+        };
+        self.relocated = true;
+        let Some(url) = relocate.find(self.config.service.url(), why) else {
+            return Ok(false);
+        };
+        if &url == self.config.service.url() {
+            return Ok(false);
+        }
+        self.config.service = self.config.service.with_url(url);
+        self.backend = self.config.service.backend()?;
+        self.session = Session::new(
+            AuthSettings::of(&self.config),
+            self.config.service.url().clone(),
+            &self.transport,
+            false,
+        )?;
+        Ok(true)
+    }
+}
+
+/// What to do with a redirect answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Redirects {
+    /// Follow it when it stays on the same scheme, host and port; refuse it otherwise.
+    SameOrigin,
+    /// Return it as the answer: the caller decides (Autodiscover's rules).
+    Return,
+}
+
+/// The authentication settings of a run: scheme, credentials, Kerberos's
+/// options, and whether plain http may carry them.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthSettings {
+    pub(crate) auth: AuthMethod,
+    pub(crate) credentials: Credentials,
+    pub(crate) kerberos: KerberosOptions,
+    pub(crate) allow_insecure_auth: bool,
+}
+
+impl AuthSettings {
+    pub(crate) fn of(config: &ClientConfig) -> AuthSettings {
+        AuthSettings {
+            auth: config.auth,
+            credentials: config.credentials.clone(),
+            kerberos: config.kerberos.clone(),
+            allow_insecure_auth: config.allow_insecure_auth,
+        }
+    }
+}
+
+/// Authentication towards one server: the scheme picked from its challenges
+/// (or from `--auth`) with the run's credentials, for that server alone. A
+/// client keeps one for its EWS URL; Autodiscover opens a new one for every
+/// endpoint, so an authenticator is never carried from one server to the next.
+pub(crate) struct Session {
+    settings: AuthSettings,
+    /// The server (scheme and host decide where credentials may go).
+    url: HttpUrl,
+    peer: PeerCertificateSlot,
+    notes: Notes,
+    authenticator: Option<Box<dyn Authenticator>>,
+    /// The loaded GSS-API library and the user's principal, once checked.
+    kerberos: Option<kerberos::Ready>,
+    /// Send credentials only after a 401, even with `--auth basic|bearer`.
+    on_challenge_only: bool,
+}
+
+impl Session {
+    /// A session for the server of `url`, over `transport`. With
+    /// `on_challenge_only`, nothing is sent before the server asks;
+    /// otherwise `--auth basic|bearer` sends its header with the first
+    /// request. Settings that need no network are checked now.
+    pub(crate) fn new(
+        settings: AuthSettings,
+        url: HttpUrl,
+        transport: &Transport,
+        on_challenge_only: bool,
+    ) -> Result<Session, Error> {
+        let mut session = Session {
+            settings,
+            url,
+            peer: transport.peer_certificate(),
+            notes: transport.notes(),
+            authenticator: None,
+            kerberos: None,
+            on_challenge_only,
+        };
+        session.authenticator = session.configured_authenticator()?;
+        Ok(session)
+    }
+
+    /// True once credentials went with a request.
+    pub(crate) fn sent_credentials(&self) -> bool {
+        self.authenticator.is_some()
+    }
+
+    /// Sends a request with authentication, answering 401 challenges (and,
+    /// with [`Redirects::SameOrigin`], following redirects on the same
+    /// server), and returns the final answer.
+    pub(crate) fn send(
+        &mut self,
+        transport: &Transport,
+        mut request: HttpRequest,
+        redirects_policy: Redirects,
+    ) -> Result<HttpReply, Error> {
         // The challenge for the scheme in use, from the 401 that answered the last leg.
         let mut challenge: Option<Challenge> = None;
         let mut offered: Vec<Challenge> = Vec::new();
@@ -237,7 +426,7 @@ impl Client {
                 },
                 None => None,
             };
-            let reply = self.transport.send(&request)?;
+            let reply = transport.send(&request)?;
             match reply.status {
                 401 => {
                     legs += 1;
@@ -274,7 +463,9 @@ impl Client {
                         }
                     }
                     challenge = None;
-                    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                    if !matches!(status, 301 | 302 | 303 | 307 | 308)
+                        || redirects_policy == Redirects::Return
+                    {
                         return Ok(reply);
                     }
                     redirects += 1;
@@ -334,8 +525,9 @@ impl Client {
     fn configured_authenticator(&mut self) -> Result<Option<Box<dyn Authenticator>>, Error> {
         // A malformed --spn is a usage error whatever --auth says.
         self.kerberos_target()?;
-        match self.config.auth {
+        match self.settings.auth {
             AuthMethod::Auto => Ok(None),
+            _ if self.on_challenge_only => Ok(None),
             AuthMethod::Ntlm => {
                 self.refuse_plain_http("NTLM")?;
                 self.ntlm_user()?;
@@ -343,15 +535,15 @@ impl Client {
             }
             AuthMethod::Kerberos => {
                 self.refuse_plain_http("Kerberos")?;
-                let ready = kerberos::probe(&self.config.kerberos)
+                let ready = kerberos::probe(&self.settings.kerberos)
                     .map_err(|why| Error::Authentication(why.message()))?;
-                let notes = self.transport.notes();
+                let notes = self.notes;
                 notes.note(&format!(
                     "auth: Kerberos (--auth kerberos) as {}, using the library {}",
                     ready.principal,
                     ready.gss.library()
                 ));
-                if self.config.credentials.user.is_some() {
+                if self.settings.credentials.user.is_some() {
                     notes.note(&format!(
                         "--user is not used by Kerberos: the ticket's principal, {}, is",
                         ready.principal
@@ -367,11 +559,8 @@ impl Client {
 
     /// `--spn`, or `HTTP@{host of the URL}`.
     fn kerberos_target(&self) -> Result<ews_gss::Target, Error> {
-        kerberos::target(
-            self.config.kerberos.spn.as_deref(),
-            self.config.service.url().host(),
-        )
-        .map_err(Error::Usage)
+        kerberos::target(self.settings.kerberos.spn.as_deref(), self.url.host())
+            .map_err(Error::Usage)
     }
 
     /// `--auth auto` on a server that offers Negotiate: Kerberos when the
@@ -383,12 +572,12 @@ impl Client {
         if !offers("Negotiate") {
             return Err(String::new());
         }
-        let notes = self.transport.notes();
-        if self.config.credentials.token.is_some() && offers("Bearer") {
+        let notes = self.notes;
+        if self.settings.credentials.token.is_some() && offers("Bearer") {
             notes.note("auth: not Kerberos: a token is given and the server offers Bearer");
             return Err(String::new());
         }
-        match kerberos::probe(&self.config.kerberos) {
+        match kerberos::probe(&self.settings.kerberos) {
             Ok(ready) => {
                 notes.note(&format!(
                     "auth: Kerberos, as {}: the server offers Negotiate and Kerberos credentials are there (library {})",
@@ -414,9 +603,9 @@ impl Client {
         &mut self,
         offered: &[Challenge],
     ) -> Result<Box<dyn Authenticator>, Error> {
-        let has_user = self.config.credentials.user.is_some();
-        let has_token = self.config.credentials.token.is_some();
-        let choice = match self.config.auth {
+        let has_user = self.settings.credentials.user.is_some();
+        let has_token = self.settings.credentials.token.is_some();
+        let choice = match self.settings.auth {
             AuthMethod::Ntlm => auth::ntlm_scheme(offered).map(Choice::Ntlm).ok_or_else(|| {
                 format!(
                     "--auth ntlm was asked for, but the server offers neither NTLM nor Negotiate; {}",
@@ -433,18 +622,20 @@ impl Client {
                     ))
                 }
             }
-            _ => match self.auto_kerberos(offered) {
+            // Only a session that waits for the challenge gets here with these.
+            AuthMethod::Basic => Ok(Choice::Basic),
+            AuthMethod::Bearer => Ok(Choice::Bearer),
+            AuthMethod::Auto => match self.auto_kerberos(offered) {
                 Ok(()) => Ok(Choice::Kerberos),
                 Err(why_not) => auth::choose(
                     offered,
                     has_user,
                     has_token,
-                    self.config.service.url().is_https(),
+                    self.url.is_https(),
                 )
                 .inspect(|choice| {
                     if let Choice::Ntlm(scheme) = choice {
-                        self.transport
-                            .notes()
+                        self.notes
                             .note(&format!("auth: NTLM in {scheme} (a user is given)"));
                     }
                 })
@@ -468,7 +659,7 @@ impl Client {
 
     /// Credentials go over plain http only with `--allow-insecure-auth`.
     fn refuse_plain_http(&self, scheme: &str) -> Result<(), Error> {
-        if self.config.service.url().is_https() || self.config.allow_insecure_auth {
+        if self.url.is_https() || self.settings.allow_insecure_auth {
             return Ok(());
         }
         let why = match scheme {
@@ -487,13 +678,13 @@ impl Client {
 
     /// The NTLM user from `--user`/`--domain` and the password.
     fn ntlm_user(&self) -> Result<NtlmUser, Error> {
-        let user = self.config.credentials.user.clone().ok_or_else(|| {
+        let user = self.settings.credentials.user.clone().ok_or_else(|| {
             Error::Usage(
                 "NTLM needs a user: pass --user (or set EWS_USER) as DOMAIN\\user, user@domain, or user with --domain".into(),
             )
         })?;
-        let password = self.config.credentials.password().map_err(Error::Usage)?;
-        let user = NtlmUser::new(&user, self.config.credentials.domain.as_deref(), password);
+        let password = self.settings.credentials.password().map_err(Error::Usage)?;
+        let user = NtlmUser::new(&user, self.settings.credentials.domain.as_deref(), password);
         if user.user.is_empty() {
             return Err(Error::Usage(
                 "the user name is empty after the domain; give --user as DOMAIN\\user or user@domain".into(),
@@ -510,20 +701,20 @@ impl Client {
         choice: Choice,
         offered: &[Challenge],
     ) -> Result<Box<dyn Authenticator>, Error> {
-        let url = self.config.service.url();
+        let url = &self.url;
         match choice {
             Choice::Kerberos => {
                 self.refuse_plain_http("Kerberos")?;
                 let ready = match self.kerberos.clone() {
                     Some(ready) => ready,
-                    None => kerberos::probe(&self.config.kerberos)
+                    None => kerberos::probe(&self.settings.kerberos)
                         .map_err(|why| Error::Authentication(why.message()))?,
                 };
                 let target = self.kerberos_target()?;
-                let notes = self.transport.notes();
+                let notes = self.notes;
                 notes.note(&format!(
                     "auth: Kerberos service {target}{}",
-                    if self.config.kerberos.spn.is_some() {
+                    if self.settings.kerberos.spn.is_some() {
                         " (--spn)"
                     } else {
                         " (the library maps it to a principal as krb5.conf says; --spn names one)"
@@ -533,16 +724,16 @@ impl Client {
                     target,
                     host: url.host().to_string(),
                     https: url.is_https(),
-                    peer_certificate: self.transport.peer_certificate(),
-                    strict: self.config.auth == AuthMethod::Kerberos,
+                    peer_certificate: self.peer.clone(),
+                    strict: self.settings.auth == AuthMethod::Kerberos,
                     notes,
                 };
                 match Kerberos::new(ready.gss, settings) {
                     Ok(kerberos) => Ok(Box::new(kerberos)),
                     Err(advice) => {
                         let fallback = auth::ntlm_scheme(offered).filter(|_| {
-                            self.config.auth == AuthMethod::Auto
-                                && self.config.credentials.user.is_some()
+                            self.settings.auth == AuthMethod::Auto
+                                && self.settings.credentials.user.is_some()
                         });
                         match fallback {
                             Some(scheme) => {
@@ -562,23 +753,23 @@ impl Client {
                     scheme,
                     host: url.host().to_string(),
                     https: url.is_https(),
-                    peer_certificate: self.transport.peer_certificate(),
+                    peer_certificate: self.peer.clone(),
                 };
                 Ok(Box::new(Ntlm::new(self.ntlm_user()?, settings)))
             }
             Choice::Basic => {
                 self.refuse_plain_http("Basic")?;
-                let user = self.config.credentials.user.clone().ok_or_else(|| {
+                let user = self.settings.credentials.user.clone().ok_or_else(|| {
                     Error::Usage(
                         "Basic authentication needs a user: pass --user or set EWS_USER".into(),
                     )
                 })?;
-                let password = self.config.credentials.password().map_err(Error::Usage)?;
+                let password = self.settings.credentials.password().map_err(Error::Usage)?;
                 Ok(auth::basic(&user, &password))
             }
             Choice::Bearer => {
                 self.refuse_plain_http("Bearer")?;
-                let token: Secret = self.config.credentials.token.clone().ok_or_else(|| {
+                let token: Secret = self.settings.credentials.token.clone().ok_or_else(|| {
                     Error::Usage("Bearer authentication needs a token: set EWS_TOKEN or pass --token-file FILE".into())
                 })?;
                 Ok(auth::bearer(&token))

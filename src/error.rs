@@ -141,6 +141,10 @@ pub enum Error {
     #[error(transparent)]
     Transport(#[from] TransportError),
 
+    /// Autodiscover found no usable EWS URL.
+    #[error(transparent)]
+    Autodiscover(#[from] crate::autodiscover::Error),
+
     /// The bytes received are not a usable image.
     #[error(transparent)]
     Photo(#[from] crate::photo::PhotoError),
@@ -183,6 +187,7 @@ impl Error {
             Error::Authentication(_) => Exit::Auth,
             Error::Server(e) => e.exit(),
             Error::Transport(e) => e.exit(),
+            Error::Autodiscover(e) => autodiscover_exit(e),
             Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
             Error::Photo(_) | Error::Output(_) => Exit::Failure,
             Error::NoPhoto { .. } => Exit::NoPhoto,
@@ -205,6 +210,22 @@ impl Error {
             action: action.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// Autodiscover's verdicts: 2 an address without a usable domain, 6 nothing
+/// reachable, 4 only authentication stood in the way, 1 every candidate
+/// answered but none gave an EWS URL (loops included).
+fn autodiscover_exit(error: &crate::autodiscover::Error) -> Exit {
+    use crate::autodiscover::Error as Discovery;
+    match error {
+        Discovery::BadAddress { .. } => Exit::Usage,
+        Discovery::NothingReachable { .. } => Exit::Unreachable,
+        Discovery::Authentication { .. } | Discovery::UnconfirmedUrl { .. } => Exit::Auth,
+        Discovery::NoEwsUrl { .. }
+        | Discovery::RedirectLoop { .. }
+        | Discovery::TooManyRedirects { .. }
+        | Discovery::AddressLoop { .. } => Exit::Failure,
     }
 }
 

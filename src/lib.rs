@@ -43,9 +43,11 @@
 
 mod app;
 pub mod auth;
+pub mod autodiscover;
 pub mod backend;
 mod cli;
 mod client;
+pub mod discover;
 mod error;
 pub mod export;
 pub mod http;
@@ -62,7 +64,7 @@ pub mod url;
 
 pub use app::run_cli;
 pub use backend::{Outcome, PhotoRequest, RawPhoto};
-pub use client::{Client, ClientConfig, Service};
+pub use client::{Client, ClientConfig, Relocate, Service};
 pub use error::{Error, Exit, ServerError, TransportError};
 pub use http::{HttpReply, HttpRequest};
 pub use human::HumanDuration;
@@ -70,7 +72,7 @@ pub use record::{Record, Status};
 pub use retry::{BusyWait, Gate, RetryPolicy};
 pub use secret::Secret;
 pub use size::{PhotoSize, UnknownSize};
-pub use transport::{Transport, TransportOptions};
+pub use transport::{Resolve, Transport, TransportOptions};
 pub use url::HttpUrl;
 
 /// Checks that text looks like an SMTP address, and returns it trimmed.

@@ -380,6 +380,29 @@ pub fn run(
     stop: &Stop,
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary, Error> {
+    run_list(config, options, None, stop, events)
+}
+
+/// As [`run`], with the list already open: the caller has read it (for the
+/// first address, to find the EWS URL by Autodiscover), and stdin can be
+/// read only once. `options.list` only names it.
+pub fn run_with_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Source,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
+    run_list(config, options, Some(list), stop, events)
+}
+
+fn run_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Option<Source>,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
     let template = Template::parse(&options.name)?;
     let jobs = options.jobs.max(1);
     if jobs > EWS_MAX_CONCURRENCY {
@@ -403,7 +426,10 @@ pub fn run(
     let clients = (0..jobs)
         .map(|_| worker_client(config, &gate, &state, &tx))
         .collect::<Result<Vec<_>, Error>>()?;
-    let source = Source::open(&options.list)?;
+    let source = match list {
+        Some(source) => source,
+        None => Source::open(&options.list)?,
+    };
     let default_ext = options.format.map_or("jpg", |f| f.extension());
     let (total, duplicates) = check_list(&source, options, &template, default_ext)?;
 

@@ -90,7 +90,9 @@ impl Setup {
     }
 }
 
-/// The tool with a scrubbed environment and a 60 s timeout.
+/// The tool with a scrubbed environment and a 60 s timeout. Its cache
+/// folder is one of the tests' own (not the user's), shared by every test
+/// that does not set another: none but the Autodiscover tests uses it.
 pub fn tool() -> Command {
     let mut cmd = Command::cargo_bin("ews-photo").expect("binary built");
     for name in SCRUBBED {
@@ -104,6 +106,10 @@ pub fn tool() -> Command {
             "KRB5_CLIENT_KTNAME",
             "FILE:/nonexistent/ews-photo-tests/keytab",
         );
+    cmd.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
+    );
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
 }

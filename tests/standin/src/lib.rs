@@ -81,11 +81,15 @@
 //! * `auth`: [`Auth`], which any handler can check first.
 //! * [`tls`]: the TLS front, for any server.
 //!
-//! A stand-in for another service (Graph, Autodiscover, an OAuth token
-//! endpoint) is another [`http::Handler`] on its own [`http::Server`], with
-//! its own port.
+//! * [`autodiscover`]: the Autodiscover stand-in (v2, POX, the plain-http
+//!   redirect) for every scenario of the acceptance list, over TLS with a test
+//!   CA, with EWS on the mail hosts.
+//!
+//! A stand-in for another service (Graph, an OAuth token endpoint) is another
+//! [`http::Handler`] on its own [`http::Server`], with its own port.
 
 mod auth;
+pub mod autodiscover;
 mod ews;
 pub mod http;
 mod photo;
