@@ -19,6 +19,9 @@ _ews__photo() {
             ews__photo,completions)
                 cmd="ews__photo__subcmd__completions"
                 ;;
+            ews__photo,discover)
+                cmd="ews__photo__subcmd__discover"
+                ;;
             ews__photo,export)
                 cmd="ews__photo__subcmd__export"
                 ;;
@@ -33,6 +36,9 @@ _ews__photo() {
                 ;;
             ews__photo__subcmd__help,completions)
                 cmd="ews__photo__subcmd__help__subcmd__completions"
+                ;;
+            ews__photo__subcmd__help,discover)
+                cmd="ews__photo__subcmd__help__subcmd__discover"
                 ;;
             ews__photo__subcmd__help,export)
                 cmd="ews__photo__subcmd__help__subcmd__export"
@@ -53,7 +59,7 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get export completions man help"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,7 +120,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -144,6 +154,14 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -164,7 +182,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,7 +243,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -255,6 +277,137 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ews__subcmd__photo__subcmd__discover)
+            opts="-u -v -q -h -V --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "soap rest" -- "${cur}"))
+                    return 0
+                    ;;
+                --server-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -275,7 +428,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__export)
-            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --batch --report --sync --prune --skip-existing --progress --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --batch --report --sync --prune --skip-existing --progress --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,7 +554,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -431,6 +588,14 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -451,7 +616,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,7 +723,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -588,6 +757,14 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -608,7 +785,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__help)
-            opts="get export completions man help"
+            opts="get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -622,6 +799,20 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ews__subcmd__photo__subcmd__help__subcmd__discover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -692,7 +883,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -753,7 +944,11 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -780,6 +975,14 @@ _ews__photo() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= spn= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= resolve= dns-servers= no-cache timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -24,35 +24,41 @@ function __fish_ews_photo_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
 graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s V -l version -d 'Print version'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "get" -d 'Fetch one user\'s photo'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "export" -d 'Fetch the photos of many users: parallel, resumable, incremental'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "discover" -d 'Find the EWS URL of an address by Autodiscover, and print it'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -73,23 +79,27 @@ jpeg\t'JPEG'
 png\t'PNG'
 webp\t'WebP (lossless)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match (Graph: compare the photo\'s @odata.mediaEtag): an unchanged photo is not downloaded again (exit 0, nothing written)' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
 graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
@@ -97,7 +107,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s n -l no-clob
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l json -d 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -126,23 +137,27 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l report -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l progress -d 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)' -r -f -a "auto\t'A bar on a terminal, periodic lines otherwise; nothing with -q'
 always\t'As auto, even with -q'
 never\t'No progress (the summary is still printed, unless -q)'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
 graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
@@ -151,67 +166,112 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
 graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+basic\t'HTTP Basic: --user and a password'
+ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l timeout -d 'Give up on a request after SECS seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l retries -d 'Retries when the server is busy or throttling' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l json -d 'Print one JSON record on stdout (email, status, ews_url, method, autodiscover_url, address, trusted, cached, candidates, error, exit_code)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s q -l quiet -d 'Print nothing but errors'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s V -l version -d 'Print version'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS is retired there)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
 graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with --backend graph)' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
+kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
 bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l dns-servers -d 'DNS servers for Autodiscover\'s SRV lookup, as ADDR[:PORT],… (default: the system\'s, from /etc/resolv.conf). Host names are resolved by the system (or --resolve)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-stdin -d 'Read the password from the first line of stdin'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, and an NTLM exchange captured, cracked offline or relayed'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s v -l verbose -d 'Show requests and responses on stderr (-vv adds bodies); secrets are redacted'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "get" -d 'Fetch one user\'s photo'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "export" -d 'Fetch the photos of many users: parallel, resumable, incremental'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "get" -d 'Fetch one user\'s photo'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "export" -d 'Fetch the photos of many users: parallel, resumable, incremental'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "discover" -d 'Find the EWS URL of an address by Autodiscover, and print it'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand help; and not __fish_seen_subcommand_from get export discover completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

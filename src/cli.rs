@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
-use crate::PhotoSize;
 use crate::error::Exit;
 use crate::photo::Format;
+use crate::{PhotoSize, Resolve};
 
 /// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto) or Microsoft Graph.
 #[derive(Debug, Parser)]
@@ -17,11 +17,11 @@ use crate::photo::Format;
     about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto) or Microsoft Graph",
     long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
 (SOAP or its REST form), or from Microsoft Graph, and write them to files or stdout.\n\n\
-Works with Exchange 2013, 2016, 2019 and SE on premises (NTLMv2 with Extended Protection, \
-Basic or OAuth) and with Exchange Online (OAuth bearer tokens). Exchange Online is retiring \
-EWS (blocked for apps not on the tenant's allow list since 1 October 2026, off on 1 April \
-2027): --backend graph gives the same commands, files, records and exit codes over Microsoft \
-Graph.",
+Works with Exchange 2013, 2016, 2019 and SE on premises (Kerberos or NTLMv2, both with \
+Extended Protection; Basic or OAuth) and with Exchange Online (OAuth bearer tokens). Exchange \
+Online is retiring EWS (blocked for apps not on the tenant's allow list since 1 October 2026, \
+off on 1 April 2027): --backend graph gives the same commands, files, records and exit codes \
+over Microsoft Graph.",
     after_long_help = after_help(),
     propagate_version = true,
     max_term_width = 100
@@ -57,19 +57,26 @@ fn after_help() -> String {
             "(-s 240). The server may send a smaller photo when the requested size is not stored.\n\n",
             "Exit codes:\n{codes}\n",
             "Environment:\n",
-            "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_PROTOCOL, EWS_SERVER_VERSION, EWS_CA_CERT:\n",
-            "      defaults for --url, --user, --domain, --auth, --protocol, --server-version, --ca-cert\n",
+            "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_SPN, EWS_PROTOCOL, EWS_SERVER_VERSION,\n",
+            "  EWS_CA_CERT: defaults for --url, --user, --domain, --auth, --spn, --protocol,\n",
+            "      --server-version, --ca-cert\n",
             "  EWS_BACKEND, EWS_GRAPH_URL: defaults for --backend, --graph-url\n",
             "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
             "  EWS_TOKEN     an OAuth 2 bearer token\n",
+            "  KRB5CCNAME, KRB5_CLIENT_KTNAME, KRB5_CONFIG: the Kerberos ticket cache, client keytab\n",
+            "      (for cron: no kinit needed) and krb5.conf, read by the system's GSS-API library\n",
+            "  EWS_GSS_LIBRARY  the GSS-API library to load (default: libgssapi_krb5.so.2, then\n",
+            "      Heimdal's libgssapi.so.3; GSS.framework on macOS)\n",
             "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
             "  NO_COLOR      no colour in messages\n\n",
             "Examples:\n",
             "  ews-photo get alice@contoso.com -s HR240x240 -o alice.jpg\n",
+            "  kinit jdoe@CONTOSO.COM; ews-photo get alice@contoso.com -o alice.jpg   # Kerberos when offered\n",
             "  ews-photo get alice@contoso.com --user 'CONTOSO\\jdoe' -o alice.jpg   # NTLM when offered\n",
             "  ews-photo get alice@contoso.com --user jdoe@contoso.com --auth ntlm -o alice.jpg\n",
             "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
             "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
+            "  ews-photo discover jdoe@contoso.com   # the EWS URL, found by Autodiscover\n",
             "  EWS_TOKEN=... ews-photo get alice@contoso.com --backend graph --auth bearer -o alice.jpg\n"
         ),
         codes = codes
@@ -101,7 +108,7 @@ fn get_after_help() -> String {
     )
 }
 
-/// What to do.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch one user's photo.
@@ -140,6 +147,33 @@ With --backend graph, the photos of 20 addresses go in one $batch request (--bat
         )
     )]
     Export(ExportArgs),
+
+    /// Find the EWS URL of an address by Autodiscover, and print it.
+    #[command(
+        long_about = "Find the EWS URL of a mailbox by Autodiscover and print it on stdout; \
+stderr says how it was found (with -v: every candidate, and why it was passed over).\n\n\
+The candidates, in order: Autodiscover v2 (GET https://autodiscover.DOMAIN/autodiscover/\
+autodiscover.json/v1.0/EMAIL?Protocol=EWS), POX (POST https://DOMAIN/autodiscover/autodiscover.xml, \
+then https://autodiscover.DOMAIN/…), the plain-http GET http://autodiscover.DOMAIN/autodiscover/\
+autodiscover.xml that may only redirect to https, and the DNS SRV record _autodiscover._tcp.DOMAIN \
+(port 443 targets, lowest priority value first). POX redirects (redirectAddr, redirectUrl, HTTP \
+301/302/303/307 to https Autodiscover URLs) are followed, at most 10 in all.\n\n\
+Credentials go only to https endpoints whose certificate was verified, and only after they ask \
+(HTTP 401); never to a host outside the address's domain that only the plain-http redirect or \
+the SRV record named. Results are cached per domain for 24 hours (--no-cache looks again); get \
+and export use the same cache when --url is not given.",
+        after_long_help = concat!(
+            "Examples:\n",
+            "  ews-photo discover jdoe@contoso.com\n",
+            "  export EWS_URL=$(ews-photo discover jdoe@contoso.com -u jdoe@contoso.com)\n",
+            "  ews-photo discover jdoe@contoso.com --json | jq -r .ews_url\n",
+            "  ews-photo discover jdoe@contoso.com -v --no-cache   # every candidate, and why\n\n",
+            "Exit codes: 0 found; 1 every candidate answered, but none gave an EWS URL (or the\n",
+            "redirects went in circles); 2 usage; 4 only authentication stood in the way; 6 no\n",
+            "Autodiscover server could be reached."
+        )
+    )]
+    Discover(DiscoverArgs),
 
     /// Print a shell completion script.
     #[command(after_long_help = concat!(
@@ -239,6 +273,19 @@ pub enum ProgressArg {
     Never,
 }
 
+/// `ews-photo discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The SMTP address of the mailbox whose EWS URL to find.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+
+    /// Print one JSON record on stdout (email, status, ews_url, method, autodiscover_url,
+    /// address, trusted, cached, candidates, error, exit_code).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `ews-photo get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -308,8 +355,9 @@ pub struct Connection {
     #[arg(long, env = "EWS_BACKEND", global = true, value_enum, default_value_t = BackendArg::Ews)]
     pub backend: BackendArg,
 
-    /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (not needed with
-    /// --backend graph).
+    /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover
+    /// finds it from --user when that is an address, else from the photo's address (export:
+    /// the list's first address), and caches it for a day. Not used with --backend graph.
     #[arg(long, env = "EWS_URL", global = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub url: Option<String>,
 
@@ -344,6 +392,12 @@ pub struct Connection {
     #[arg(long, env = "EWS_AUTH", global = true, value_enum, default_value_t = AuthArg::Auto)]
     pub auth: AuthArg,
 
+    /// The Kerberos service principal, e.g. HTTP/mail.contoso.com or
+    /// HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL's host, as krb5.conf maps
+    /// it to a realm).
+    #[arg(long, env = "EWS_SPN", global = true, value_name = "SPN")]
+    pub spn: Option<String>,
+
     /// EWS: the operation's form, soap (POST) or rest (GET …/s/GetUserPhoto).
     #[arg(long, env = "EWS_PROTOCOL", global = true, value_enum, default_value_t = ProtocolArg::Soap)]
     pub protocol: ProtocolArg,
@@ -368,13 +422,30 @@ pub struct Connection {
     pub insecure: bool,
 
     /// Allow credentials over plain http://: Basic and Bearer can then be read by anyone on
-    /// the path, and an NTLM exchange captured, cracked offline or relayed.
+    /// the path, an NTLM exchange captured, cracked offline or relayed, and a connection
+    /// authenticated with Kerberos taken over.
     #[arg(long, global = true)]
     pub allow_insecure_auth: bool,
 
     /// Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables.
     #[arg(long, global = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub proxy: Option<String>,
+
+    /// Connect to ADDR for HOST:PORT, as curl's --resolve (repeatable; several ADDRs separated
+    /// by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl's --connect-to.
+    /// For every request: EWS, Autodiscover, tokens.
+    #[arg(long, global = true, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
+    pub resolve: Vec<Resolve>,
+
+    /// DNS servers for Autodiscover's SRV lookup, as ADDR[:PORT],… (default: the system's,
+    /// from /etc/resolv.conf). Host names are resolved by the system (or --resolve).
+    #[arg(long, global = true, value_name = "ADDR[:PORT],…")]
+    pub dns_servers: Option<String>,
+
+    /// Run Autodiscover even when the cache has a result for the domain (the new result is
+    /// cached).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 
     /// Give up on a request after SECS seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -389,16 +460,24 @@ pub struct Connection {
     pub max_backoff: u64,
 }
 
+fn parse_resolve(text: &str) -> Result<Resolve, String> {
+    Resolve::parse(text)
+}
+
 /// `--auth` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
-    /// Pick from the server's challenge: NTLM (with --user), else Basic over https (with
-    /// --user), else Bearer (with a token).
+    /// Pick from the server's challenge: Kerberos when Negotiate is offered and a ticket or
+    /// client keytab is there, else NTLM (with --user), else Basic over https (with --user),
+    /// else Bearer (with a token).
     Auto,
     /// HTTP Basic: --user and a password.
     Basic,
     /// NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password.
     Ntlm,
+    /// Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a
+    /// client keytab (KRB5_CLIENT_KTNAME); no password.
+    Kerberos,
     /// OAuth 2 bearer token: EWS_TOKEN or --token-file.
     Bearer,
 }
@@ -406,8 +485,8 @@ pub enum AuthArg {
 /// `--backend` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// Exchange Web Services GetUserPhoto, at --url (on premises; Exchange Online until EWS
-    /// is retired there).
+    /// Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on
+    /// premises; Exchange Online until EWS is retired there).
     Ews,
     /// Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only.
     Graph,

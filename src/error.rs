@@ -127,6 +127,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// Authentication could not be done on this side, or the server could not
+    /// be verified: Kerberos without a GSS-API library or a ticket, an unknown
+    /// service principal, a clock skew, a failed mutual authentication.
+    #[error("{0}")]
+    Authentication(String),
+
     /// The server answered, but not with a photo.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -134,6 +140,10 @@ pub enum Error {
     /// The server could not be reached or the connection broke.
     #[error(transparent)]
     Transport(#[from] TransportError),
+
+    /// Autodiscover found no usable EWS URL.
+    #[error(transparent)]
+    Autodiscover(#[from] crate::autodiscover::Error),
 
     /// The bytes received are not a usable image.
     #[error(transparent)]
@@ -174,8 +184,10 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Input { .. } => Exit::Usage,
             Error::Local { .. } => Exit::Failure,
+            Error::Authentication(_) => Exit::Auth,
             Error::Server(e) => e.exit(),
             Error::Transport(e) => e.exit(),
+            Error::Autodiscover(e) => autodiscover_exit(e),
             Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
             Error::Photo(_) | Error::Output(_) => Exit::Failure,
             Error::NoPhoto { .. } => Exit::NoPhoto,
@@ -198,6 +210,22 @@ impl Error {
             action: action.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// Autodiscover's verdicts: 2 an address without a usable domain, 6 nothing
+/// reachable, 4 only authentication stood in the way, 1 every candidate
+/// answered but none gave an EWS URL (loops included).
+fn autodiscover_exit(error: &crate::autodiscover::Error) -> Exit {
+    use crate::autodiscover::Error as Discovery;
+    match error {
+        Discovery::BadAddress { .. } => Exit::Usage,
+        Discovery::NothingReachable { .. } => Exit::Unreachable,
+        Discovery::Authentication { .. } | Discovery::UnconfirmedUrl { .. } => Exit::Auth,
+        Discovery::NoEwsUrl { .. }
+        | Discovery::RedirectLoop { .. }
+        | Discovery::TooManyRedirects { .. }
+        | Discovery::AddressLoop { .. } => Exit::Failure,
     }
 }
 
@@ -224,8 +252,9 @@ pub enum ServerError {
     Forbidden {
         /// The status or response code and message.
         detail: String,
-        /// What is probably missing, and who can grant it: the back end
-        /// knows ([`FORBIDDEN_ADVICE`] for EWS).
+        /// What is probably missing, and who can grant it, as the back end
+        /// reads the refusal (EWS: the right to the mailbox, EWSEnabled, an
+        /// application access policy; Graph: the permission and its consent).
         advice: String,
     },
 
@@ -289,7 +318,7 @@ pub enum ServerError {
 }
 
 /// What a refusal from EWS usually means.
-pub const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
+pub(crate) const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
 
 fn unauthorized_message(
     status: u16,
@@ -372,6 +401,10 @@ mod tests {
             Exit::Failure
         );
         assert_eq!(Error::Interrupted.exit().code(), 130);
+        assert_eq!(
+            Error::Authentication("no Kerberos ticket".into()).exit(),
+            Exit::Auth
+        );
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
     }

@@ -32,7 +32,7 @@
 //! export      the bulk engine: list, template, workers, manifest, report; Events out
 //! client      one photo end to end: a back end's requests, auth legs, redirects, retries
 //! retry       the shared busy gate and back-off
-//! auth        credentials; Basic/Bearer, NTLM (connection-bound); challenge parsing
+//! auth        credentials; Basic/Bearer, NTLM and Kerberos (connection-bound); challenge parsing
 //! transport, tls   ureq agent with one connection, TLS recording the peer certificate
 //! backend     pure protocol: EWS SOAP and REST, Graph (and its $batch): requests
 //!             and the answers' meaning
@@ -44,9 +44,11 @@
 
 mod app;
 pub mod auth;
+pub mod autodiscover;
 pub mod backend;
 mod cli;
 mod client;
+pub mod discover;
 mod error;
 pub mod export;
 pub mod http;
@@ -63,7 +65,7 @@ pub mod url;
 
 pub use app::run_cli;
 pub use backend::{Outcome, PhotoRequest, RawPhoto};
-pub use client::{Client, ClientConfig, Service};
+pub use client::{Client, ClientConfig, Relocate, Service};
 pub use error::{Error, Exit, ServerError, TransportError};
 pub use http::{HttpReply, HttpRequest};
 pub use human::HumanDuration;
@@ -71,7 +73,7 @@ pub use record::{Record, Status};
 pub use retry::{BusyWait, Gate, RetryPolicy};
 pub use secret::Secret;
 pub use size::{PhotoSize, UnknownSize};
-pub use transport::{Transport, TransportOptions};
+pub use transport::{Resolve, Transport, TransportOptions};
 pub use url::HttpUrl;
 
 /// Checks that text looks like an SMTP address, and returns it trimmed.

@@ -1,15 +1,16 @@
 //! Credentials and authentication schemes.
 //!
 //! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer) put one
-//! `Authorization` header on every request; connection-bound ones (NTLM) run
-//! a handshake over several legs on one connection, which then stays
-//! authenticated. The [`Client`](crate::Client) hands each 401 challenge back
+//! `Authorization` header on every request; connection-bound ones (NTLM,
+//! Kerberos) run a handshake over one or more legs on one connection, which
+//! then stays authenticated. The [`Client`](crate::Client) hands each 401 challenge back
 //! to the authenticator until it succeeds or gives up, and tells it about the
 //! final answer. A client holds exactly one connection, so a connection-bound
 //! handshake is never split across two.
 
 pub mod challenge;
 pub mod channel_binding;
+pub mod kerberos;
 pub mod ntlm;
 
 use std::fmt;
@@ -34,6 +35,9 @@ pub enum AuthMethod {
     Bearer,
     /// NTLMv2 (in the `NTLM` or `Negotiate` HTTP scheme), connection-bound.
     Ntlm,
+    /// Kerberos inside `Negotiate`, with the system's GSS-API and the user's
+    /// ticket or client keytab; connection-bound.
+    Kerberos,
 }
 
 /// Asks for the password of the named user; the error says why it could not.
@@ -134,6 +138,10 @@ pub enum AuthError {
     Usage(String),
     /// The server's answer cannot be used safely (exit 4), e.g. an NTLMv1-only challenge.
     Protocol(String),
+    /// Authentication cannot be done on this side, or the server could not be
+    /// verified (exit 4): no Kerberos ticket, an unknown service principal,
+    /// a failed mutual authentication.
+    Local(String),
 }
 
 /// One authentication scheme in use: produces `Authorization` values and
@@ -230,6 +238,8 @@ pub enum Choice {
     Bearer,
     /// NTLMv2 in the named HTTP scheme (`NTLM`, or `Negotiate` carrying raw NTLMSSP).
     Ntlm(&'static str),
+    /// Kerberos in `Negotiate`.
+    Kerberos,
 }
 
 /// The HTTP scheme NTLM tokens travel in: `NTLM` when offered, else `Negotiate`.
@@ -279,9 +289,26 @@ pub fn choose(
 
 /// Advice for a 401, from the offered schemes and the configured credentials.
 pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> String {
+    suggestion_with(offered, has_user, has_token, None)
+}
+
+/// [`suggestion`], with why Kerberos could not be used when that is known
+/// (it then replaces the general advice about tickets).
+pub fn suggestion_with(
+    offered: &[Challenge],
+    has_user: bool,
+    has_token: bool,
+    kerberos_unavailable: Option<&str>,
+) -> String {
     let offers = |scheme: &str| offered.iter().any(|c| c.is(scheme));
     let mut advice = Vec::new();
     let windows = offers("NTLM") || offers("Negotiate");
+    if offers("Negotiate") {
+        advice.push(kerberos_unavailable.map_or_else(
+            || "for Kerberos, get a ticket with kinit (a cron job: set KRB5_CLIENT_KTNAME to a client keytab)".to_string(),
+            str::to_string,
+        ));
+    }
     if windows && !has_user {
         advice.push("for NTLM, give --user (or EWS_USER) as DOMAIN\\user or user@domain and a password (EWS_PASSWORD, --password-file or --password-stdin)".to_string());
     }
@@ -294,13 +321,13 @@ pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> Str
         );
     }
     if offers("Kerberos") && !windows {
-        advice.push("this server offers only Kerberos, which ews-photo does not speak; ask the Exchange administrator to enable NTLM (Windows authentication) or OAuth".to_string());
+        advice.push("this server offers Kerberos only as its own scheme, not inside Negotiate, which is how ews-photo speaks it; ask the Exchange administrator to offer Negotiate (Windows authentication) or OAuth".to_string());
     }
     if advice.is_empty() {
         if offered.is_empty() {
             advice.push("the server named no scheme; check --url and the credentials".into());
         } else {
-            advice.push("none of the offered schemes can be used with the credentials given; try --auth ntlm, --auth basic or --auth bearer".into());
+            advice.push("none of the offered schemes can be used with the credentials given; try --auth kerberos, --auth ntlm, --auth basic or --auth bearer".into());
         }
     }
     advice.join("; ")
@@ -328,7 +355,14 @@ mod tests {
         assert!(advice.contains("for NTLM, give --user"), "{advice}");
         let kerberos = parse_challenges(["Kerberos"]);
         let advice = choose(&kerberos, true, false, true).unwrap_err();
-        assert!(advice.contains("only Kerberos"), "{advice}");
+        assert!(advice.contains("not inside Negotiate"), "{advice}");
+        // Negotiate means Kerberos too: say how to get a ticket.
+        let advice = choose(&negotiate, false, false, true).unwrap_err();
+        assert!(
+            advice.contains("kinit") && advice.contains("KRB5_CLIENT_KTNAME"),
+            "{advice}"
+        );
+        assert!(advice.contains("for NTLM, give --user"), "{advice}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::mpsc::SyncSender;
 
 use super::input::{Entries, ListEntry, classify};
-use super::{Finished, Msg, RunSettings, RunState, manifest};
+use super::{Finished, RunSettings, RunState, WorkerReport, manifest};
 use crate::error::Exit;
 use crate::output;
 use crate::record::{Record, Status};
@@ -46,7 +46,7 @@ impl AddressFeed {
         n: usize,
         state: &RunState,
         settings: &RunSettings,
-        tx: &SyncSender<Msg>,
+        tx: &SyncSender<WorkerReport>,
     ) -> Vec<Job> {
         let mut jobs = Vec::with_capacity(n);
         while jobs.len() < n
@@ -63,7 +63,7 @@ impl AddressFeed {
         &mut self,
         state: &RunState,
         settings: &RunSettings,
-        tx: &SyncSender<Msg>,
+        tx: &SyncSender<WorkerReport>,
     ) -> Option<Job> {
         loop {
             let raw = match self.entries.as_mut()?.next() {
@@ -73,7 +73,7 @@ impl AddressFeed {
                 }
                 Some(Err(err)) => {
                     self.entries = None;
-                    let _ = tx.send(Msg::InputError(err));
+                    let _ = tx.send(WorkerReport::InputError(err));
                     return None;
                 }
                 Some(Ok(raw)) => raw,
@@ -85,7 +85,7 @@ impl AddressFeed {
                     record.line = Some(line);
                     record.error = Some(error);
                     record.exit_code = Exit::Usage.code();
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
+                    tx.send(WorkerReport::Finished(Box::new(Finished::of(record))))
                         .ok()?;
                     continue;
                 }
@@ -114,7 +114,7 @@ impl AddressFeed {
                     let mut record = Record::new(email, Status::Skipped);
                     record.line = Some(line);
                     record.path = Some(path.display().to_string());
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
+                    tx.send(WorkerReport::Finished(Box::new(Finished::of(record))))
                         .ok()?;
                     continue;
                 }
@@ -125,7 +125,7 @@ impl AddressFeed {
                 && !self.told_other_backend
             {
                 self.told_other_backend = true;
-                let _ = tx.send(Msg::Warning(format!(
+                let _ = tx.send(WorkerReport::Warning(format!(
                     "the manifest in {} was written by the {} back end, whose ETags mean nothing to {}: those photos are downloaded and written again, once (the manifest then records them for {})",
                     settings.dir.display(),
                     entry.backend(),

@@ -333,15 +333,19 @@ impl RunState {
         changed.notify_all();
     }
 
+    /// Until the first worker's first answer (or the run stops). Not bounded
+    /// by a time: the first answer takes at most one request's --timeout, and
+    /// a bound would let every worker send a wrong password on a slow start.
     fn wait_warmed(&self) {
         let (lock, changed) = &self.warmed;
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: a slow first answer must not hold the whole run.
-        let _ = changed
-            .wait_timeout_while(guard, Duration::from_secs(2), |warm| {
-                !*warm && !self.stopping()
-            })
-            .unwrap_or_else(|e| e.into_inner());
+        let mut warm = lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Woken by the first answer; the slices only notice a Ctrl-C.
+        while !*warm && !self.stopping() {
+            warm = changed
+                .wait_timeout(warm, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     fn manifest(&self) -> std::sync::MutexGuard<'_, Manifest> {
@@ -350,7 +354,7 @@ impl RunState {
 }
 
 /// From the workers to the collector.
-enum Msg {
+enum WorkerReport {
     Finished(Box<Finished>),
     Warning(String),
     Paused(BusyWait),
@@ -392,6 +396,29 @@ pub fn run(
     stop: &Stop,
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary, Error> {
+    run_list(config, options, None, stop, events)
+}
+
+/// As [`run`], with the list already open: the caller has read it (for the
+/// first address, to find the EWS URL by Autodiscover), and stdin can be
+/// read only once. `options.list` only names it.
+pub fn run_with_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Source,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
+    run_list(config, options, Some(list), stop, events)
+}
+
+fn run_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Option<Source>,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
     let template = Template::parse(&options.name)?;
     let jobs = options.jobs.max(1);
     let backend = config.service.name();
@@ -403,7 +430,7 @@ pub fn run(
     // The report first: a report that cannot be written fails the run before any request.
     let mut report = options.report.as_deref().map(Report::create).transpose()?;
     let gate = Arc::new(Gate::default());
-    let (tx, rx) = mpsc::sync_channel::<Msg>(256 + 4 * jobs);
+    let (tx, rx) = mpsc::sync_channel::<WorkerReport>(256 + 4 * jobs);
     let state = Arc::new(RunState {
         stop: stop.clone(),
         abort: AtomicBool::new(false),
@@ -419,7 +446,10 @@ pub fn run(
     let batch = options
         .batch
         .clamp(1, clients.first().map_or(1, Client::batch_limit));
-    let source = Source::open(&options.list)?;
+    let source = match list {
+        Some(source) => source,
+        None => Source::open(&options.list)?,
+    };
     let default_ext = options.format.map_or("jpg", |f| f.extension());
     let (total, duplicates) = check_list(&source, options, &template, default_ext)?;
 
@@ -542,7 +572,7 @@ fn worker_client(
     config: &ClientConfig,
     gate: &Arc<Gate>,
     state: &Arc<RunState>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
 ) -> Result<Client, Error> {
     let state = Arc::clone(state);
     let tx = tx.clone();
@@ -558,7 +588,7 @@ fn worker_client(
             }
             drop(pause);
             if announce {
-                let _ = tx.send(Msg::Paused(wait.clone()));
+                let _ = tx.send(WorkerReport::Paused(wait.clone()));
             }
         }))
 }
@@ -581,7 +611,7 @@ impl Collector<'_> {
     /// counts, what stopped the run, and whether it was interrupted.
     fn run(
         mut self,
-        rx: Receiver<Msg>,
+        rx: Receiver<WorkerReport>,
         total: u64,
         workers: usize,
         events: &mut dyn FnMut(Event),
@@ -623,9 +653,9 @@ impl Collector<'_> {
         (self.counts, self.stopped_by, interrupted)
     }
 
-    fn handle(&mut self, msg: Msg, workers: usize, events: &mut dyn FnMut(Event)) {
+    fn handle(&mut self, msg: WorkerReport, workers: usize, events: &mut dyn FnMut(Event)) {
         match msg {
-            Msg::Finished(finished) => {
+            WorkerReport::Finished(finished) => {
                 let Finished {
                     record,
                     change,
@@ -655,12 +685,12 @@ impl Collector<'_> {
                     self.dirty = true;
                 }
             }
-            Msg::Warning(text) => events(Event::Warning(&text)),
-            Msg::Paused(wait) => events(Event::Paused {
+            WorkerReport::Warning(text) => events(Event::Warning(&text)),
+            WorkerReport::Paused(wait) => events(Event::Paused {
                 wait: &wait,
                 workers,
             }),
-            Msg::InputError(err) => self.stop(err),
+            WorkerReport::InputError(err) => self.stop(err),
         }
     }
 

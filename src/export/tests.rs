@@ -101,7 +101,7 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
             .all(|j| j.previous.is_none())
     );
     // The malformed line became a failed record with its line number.
-    let Ok(Msg::Finished(finished)) = rx.try_recv() else {
+    let Ok(WorkerReport::Finished(finished)) = rx.try_recv() else {
         panic!("a record for the malformed line")
     };
     assert_eq!(finished.record.line, Some(2));
@@ -123,7 +123,7 @@ fn skip_existing_sends_a_record_instead_of_a_job() {
         feed.next_job(&state, &settings, &tx).unwrap().email,
         "d@e.f"
     );
-    let Ok(Msg::Finished(skipped)) = rx.try_recv() else {
+    let Ok(WorkerReport::Finished(skipped)) = rx.try_recv() else {
         panic!()
     };
     assert_eq!(skipped.record.status, Status::Skipped);
@@ -263,4 +263,63 @@ fn a_stop_asked_before_the_start_fetches_nothing() {
     assert_eq!(summary.counts.done(), 0);
     assert!(server.requests().is_empty());
     assert!(matches!(summary.into_result(), Err(Error::Interrupted)));
+}
+
+/// The pause is shared: once the gate is closed, a worker can finish at most
+/// the one request it already had on the wire, and sends nothing more until
+/// the hint has passed. Stated that way, nothing here depends on timing: the
+/// event is heard after the gate closed, and the gate cannot open early.
+#[test]
+fn a_busy_answer_pauses_every_worker_until_the_hint() {
+    let hint = Duration::from_millis(500);
+    let server = ews_standin::StandIn::start(ews_standin::Options {
+        backoff_ms: hint.as_millis() as u64,
+        latency: Duration::from_millis(20),
+        ..ews_standin::Options::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("users.txt");
+    let mut addresses: Vec<String> = (0..40).map(|i| format!("user{i}@contoso.com")).collect();
+    addresses.insert(12, "busyfault-1@contoso.com".into());
+    std::fs::write(&list, addresses.join("\n")).unwrap();
+    let mut options = ExportOptions::new(&list, dir.path().join("photos"));
+    options.jobs = 4;
+    let mut heard = Vec::new();
+    let summary = run(&config(&server), &options, &Stop::default(), &mut |event| {
+        if let Event::Paused { workers, .. } = event {
+            heard.push((Instant::now(), workers));
+        }
+    })
+    .unwrap();
+    assert_eq!(summary.counts.fetched, 41);
+    assert_eq!(heard.len(), 1, "one message per pause, not one per worker");
+    let (paused_at, workers) = heard[0];
+    assert_eq!(workers, 4);
+    let requests = server.requests();
+    let busy: Vec<Instant> = requests
+        .iter()
+        .filter(|r| r.email.as_deref() == Some("busyfault-1@contoso.com"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(busy.len(), 2, "one busy answer, one retry");
+    assert!(busy[1] - busy[0] >= hint);
+    let mut during: HashMap<u64, usize> = HashMap::new();
+    for r in requests
+        .iter()
+        .filter(|r| r.at > paused_at && r.at < busy[0] + hint)
+    {
+        *during.entry(r.connection).or_default() += 1;
+    }
+    assert!(
+        during.values().all(|&n| n <= 1),
+        "a worker sent a new request during the pause: {during:?}"
+    );
+    // And the other workers carried on afterwards, on their own connections.
+    let after: HashSet<u64> = requests
+        .iter()
+        .filter(|r| r.at >= busy[0] + hint)
+        .map(|r| r.connection)
+        .collect();
+    assert!(after.len() >= 2, "{after:?}");
 }

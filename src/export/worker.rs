@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 
 use super::feed::{AddressFeed, Job};
-use super::{Finished, ManifestChange, Msg, RunSettings, RunState, manifest};
+use super::{Finished, ManifestChange, RunSettings, RunState, WorkerReport, manifest};
 use crate::backend::{Outcome, PhotoRequest};
 use crate::client::Client;
 use crate::error::{Error, Exit};
@@ -18,7 +18,7 @@ pub(super) fn work(
     index: usize,
     mut client: Client,
     feed: &Mutex<AddressFeed>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
     state: &RunState,
     settings: &RunSettings,
 ) {
@@ -47,6 +47,10 @@ pub(super) fn work(
         let mut stop = false;
         for (job, result) in jobs.iter().zip(results) {
             let finished = write_one(job, result, state, settings, tx);
+            if finished.as_ref().is_some_and(|f| f.fatal.is_some()) {
+                // Before anyone is woken: the waiting workers must see the stop.
+                state.abort.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             if first {
                 first = false;
                 if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
@@ -58,7 +62,7 @@ pub(super) fn work(
                 break 'run;
             };
             stop |= finished.fatal.is_some();
-            if tx.send(Msg::Finished(Box::new(finished))).is_err() {
+            if tx.send(WorkerReport::Finished(Box::new(finished))).is_err() {
                 break 'run;
             }
         }
@@ -92,7 +96,7 @@ fn write_one(
     fetched: Result<Outcome, Error>,
     state: &RunState,
     settings: &RunSettings,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
 ) -> Option<Finished> {
     let failed = |err: Error| {
         let mut record = Record::failed(job.email.clone(), &err);
@@ -124,7 +128,7 @@ fn write_one(
         Err(err) => return Some(failed(err.into())),
     };
     if let Some(warning) = prepared.mislabel_warning(&job.email) {
-        let _ = tx.send(Msg::Warning(warning));
+        let _ = tx.send(WorkerReport::Warning(warning));
     }
     let name = settings
         .template
@@ -147,7 +151,11 @@ fn write_one(
         if settings.made_for(&job.email, previous) {
             let _ = std::fs::remove_file(settings.dir.join(&previous.file));
         } else {
-            let _ = tx.send(Msg::Warning(not_made_for(job, &previous.file, "replace")));
+            let _ = tx.send(WorkerReport::Warning(not_made_for(
+                job,
+                &previous.file,
+                "replace",
+            )));
         }
     }
     let mut record = record(job, Status::Fetched);

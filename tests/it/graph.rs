@@ -510,14 +510,52 @@ fn a_rejected_token_is_exit_4_with_graph_s_reason_and_the_ids() {
         .assert()
         .code(4)
         .stderr(contains("give a token"));
-    // Passwords are no use to Graph: refused before any request.
+    // Passwords and Kerberos tickets are no use to Graph: refused before any request.
     let before = s.server.requests().len();
-    s.ews_photo("get alice@contoso.com -o a.jpg --auth basic -u jdoe")
+    for scheme in ["basic", "ntlm", "kerberos"] {
+        s.ews_photo(&format!(
+            "get alice@contoso.com -o a.jpg --auth {scheme} -u jdoe"
+        ))
         .env("EWS_PASSWORD", "pw")
         .assert()
         .code(2)
         .stderr(contains("OAuth 2 tokens only"));
+    }
     assert_eq!(s.server.requests().len(), before);
+}
+
+#[test]
+fn graph_needs_no_ews_url_and_never_runs_autodiscover() {
+    let s = GraphSetup::new();
+    let cache = tempfile::tempdir().unwrap();
+    write_list(&s, "users.txt", &["alice@contoso.com", "bob@contoso.com"]);
+    // No --url: Autodiscover would look contoso.com up (and fail here, with
+    // no network); an EWS URL in the environment is not Graph's either.
+    for ews_url in [None, Some("http://127.0.0.1:1/EWS/Exchange.asmx")] {
+        for line in [
+            "get alice@contoso.com -o a.jpg -v",
+            "export users.txt --dir p -v",
+        ] {
+            let mut cmd = s.ews_photo(line);
+            cmd.env("XDG_CACHE_HOME", cache.path());
+            if let Some(url) = ews_url {
+                cmd.env("EWS_URL", url);
+            }
+            let out = cmd.assert().success().get_output().stderr.clone();
+            let stderr = String::from_utf8_lossy(&out);
+            assert!(!stderr.to_lowercase().contains("autodiscover"), "{stderr}");
+            assert!(!stderr.contains("127.0.0.1:1"), "{stderr}");
+        }
+    }
+    assert!(s.path("a.jpg").is_file());
+    assert!(s.path("p/bob@contoso.com.jpg").is_file());
+    assert!(files_in(cache.path()).is_empty(), "nothing cached");
+    // `discover` is EWS's and still works with EWS_BACKEND=graph set: it
+    // needs its own answer (here: a malformed address, before any lookup).
+    s.ews_photo("discover not-an-address")
+        .env("XDG_CACHE_HOME", cache.path())
+        .assert()
+        .code(2);
 }
 
 #[test]

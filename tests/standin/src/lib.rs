@@ -83,14 +83,19 @@
 //! * `auth`: [`Auth`], which any handler can check first.
 //! * [`tls`]: the TLS front, for any server.
 //!
+//! * [`autodiscover`]: the Autodiscover stand-in (v2, POX, the plain-http
+//!   redirect) for every scenario of the acceptance list, over TLS with a test
+//!   CA, with EWS on the mail hosts.
+//!
 //! * `graph`: the Microsoft Graph stand-in ([`GraphStandIn`]): photos,
 //!   metadata, the directory look-up and `$batch`, its users and scenarios
 //!   documented there.
 //!
-//! A stand-in for another service (Autodiscover, an OAuth token endpoint) is
-//! another [`http::Handler`] on its own [`http::Server`], with its own port.
+//! A stand-in for another service (an OAuth token endpoint) is another
+//! [`http::Handler`] on its own [`http::Server`], with its own port.
 
 mod auth;
+pub mod autodiscover;
 mod ews;
 pub mod graph;
 pub mod http;
