@@ -12,6 +12,7 @@ pub mod challenge;
 pub mod channel_binding;
 pub mod kerberos;
 pub mod ntlm;
+pub mod oauth;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
