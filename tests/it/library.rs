@@ -39,6 +39,7 @@ pub fn config(
         password: PasswordSource::Given(Secret::new(password)),
         token: None,
         domain: None,
+        oauth: None,
     };
     config.transport = TransportOptions {
         ca_cert,

@@ -1,10 +1,13 @@
 //! The token cache: one file per authority + tenant + client + scope, so that
 //! a second run in a row makes no token request.
 //!
-//! An entry keeps the access token with its absolute expiry, and the refresh
-//! token when there is one. The access token counts as usable until
-//! [`EXPIRY_MARGIN`] before it expires (MSAL's rule), then the refresh token
-//! renews it.
+//! An entry keeps the access token with its absolute expiry, the refresh
+//! token when there is one, and the signed-in user's address (for
+//! `X-AnchorMailbox`). The access token is used as it is until
+//! [`EXPIRY_MARGIN`] before it expires (MSAL's rule; a quarter of its life for
+//! a token that lives less than 20 minutes); then it is due for renewal (with
+//! the refresh token where there is one), and while one user of it renews it,
+//! the others may go on sending it until [`LAST_USE`] before it expires.
 //!
 //! The files hold live credentials, so [`TokenCache`] keeps them private: a
 //! 0700 folder, 0600 files written atomically (a temporary file renamed over
@@ -24,8 +27,26 @@ use super::response::TokenResponse;
 use super::{Authority, scope};
 use crate::Secret;
 
-/// An access token is not used in its last five minutes.
+/// An access token is renewed in its last five minutes.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
+
+/// An access token is never sent in its last 30 seconds (an eighth of its
+/// life if that is shorter): it could expire on the way, or by the server's
+/// clock.
+pub const LAST_USE: Duration = Duration::from_secs(30);
+
+/// How long before its expiry a token of this lifetime (seconds) is renewed:
+/// [`EXPIRY_MARGIN`], or a quarter of its life when that is shorter, so that
+/// a short-lived token is still used for most of its life.
+///
+/// ```
+/// use ews_photo::auth::oauth::cache::margin;
+/// assert_eq!(margin(3599), 300);
+/// assert_eq!(margin(8), 2);
+/// ```
+pub fn margin(lifetime: u64) -> u64 {
+    (lifetime / 4).min(EXPIRY_MARGIN.as_secs())
+}
 
 /// The format version written; other versions are ignored (and overwritten).
 const VERSION: u32 = 1;
@@ -90,8 +111,10 @@ pub struct CacheEntry {
     key: CacheKey,
     access_token: Secret,
     expires_on: u64,
+    lifetime: u64,
     refresh_on: Option<u64>,
     refresh_token: Option<Secret>,
+    account: Option<String>,
 }
 
 impl fmt::Debug for CacheEntry {
@@ -100,11 +123,13 @@ impl fmt::Debug for CacheEntry {
             .field("key", &self.key)
             .field("access_token", &self.access_token)
             .field("expires_on", &self.expires_on)
+            .field("lifetime", &self.lifetime)
             .field("refresh_on", &self.refresh_on)
             .field(
                 "refresh_token",
                 &self.refresh_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -116,8 +141,10 @@ struct StoredEntry {
     key: CacheKey,
     access_token: String,
     expires_on: u64,
+    lifetime: u64,
     refresh_on: Option<u64>,
     refresh_token: Option<String>,
+    account: Option<String>,
 }
 
 fn seconds(time: SystemTime) -> u64 {
@@ -127,12 +154,13 @@ fn seconds(time: SystemTime) -> u64 {
 }
 
 impl CacheEntry {
-    /// The entry for a token answer received at `now`. A renewal without a
-    /// new refresh token keeps `previous_refresh` (Entra may not rotate it).
+    /// The entry for a token answer received at `now`. A renewal keeps what
+    /// the new answer does not repeat from the `previous` entry: the refresh
+    /// token (Entra may not rotate it) and the signed-in user.
     pub fn new(
         key: CacheKey,
         token: &TokenResponse,
-        previous_refresh: Option<&Secret>,
+        previous: Option<&CacheEntry>,
         now: SystemTime,
     ) -> CacheEntry {
         let now = seconds(now);
@@ -140,8 +168,16 @@ impl CacheEntry {
             key,
             access_token: token.access_token.clone(),
             expires_on: now.saturating_add(token.expires_in),
+            lifetime: token.expires_in,
             refresh_on: token.refresh_in.map(|r| now.saturating_add(r)),
-            refresh_token: token.refresh_token.clone().or(previous_refresh.cloned()),
+            refresh_token: token
+                .refresh_token
+                .clone()
+                .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+            account: token
+                .account
+                .clone()
+                .or_else(|| previous.and_then(|p| p.account.clone())),
         }
     }
 
@@ -150,7 +186,9 @@ impl CacheEntry {
         &self.key
     }
 
-    /// The access token, while it has more than [`EXPIRY_MARGIN`] left.
+    /// The access token, while it may still be sent: until [`LAST_USE`]
+    /// before it expires. Whether it is due for renewal is
+    /// [`CacheEntry::should_renew`].
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -158,22 +196,26 @@ impl CacheEntry {
     /// use ews_photo::Secret;
     /// let a = Authority::new("https://login.microsoftonline.com", "contoso").unwrap();
     /// let token = TokenResponse { access_token: Secret::new("at"), expires_in: 3600,
-    ///     refresh_in: None, refresh_token: None, scope: None };
+    ///     refresh_in: None, refresh_token: None, scope: None, account: None };
     /// let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
     /// let entry = CacheEntry::new(CacheKey::new(&a, "app", "s/.default"), &token, None, t0);
-    /// assert!(entry.access_token(t0 + Duration::from_secs(3299)).is_some());
-    /// assert!(entry.access_token(t0 + Duration::from_secs(3300)).is_none());
+    /// assert!(!entry.should_renew(t0 + Duration::from_secs(3299)));
+    /// assert!(entry.should_renew(t0 + Duration::from_secs(3300)));
+    /// assert!(entry.access_token(t0 + Duration::from_secs(3569)).is_some());
+    /// assert!(entry.access_token(t0 + Duration::from_secs(3570)).is_none());
     /// ```
     pub fn access_token(&self, now: SystemTime) -> Option<&Secret> {
-        let usable_until = self.expires_on.saturating_sub(EXPIRY_MARGIN.as_secs());
+        let last_use = (self.lifetime / 8).min(LAST_USE.as_secs());
+        let usable_until = self.expires_on.saturating_sub(last_use);
         (seconds(now) < usable_until).then_some(&self.access_token)
     }
 
-    /// True once the token should be renewed: within [`EXPIRY_MARGIN`] of
+    /// True once the token should be renewed: within its [`margin`] of
     /// expiry, or past Entra's `refresh_in` hint (the token still works then,
     /// so a failed renewal can fall back on it).
     pub fn should_renew(&self, now: SystemTime) -> bool {
-        self.access_token(now).is_none() || self.refresh_on.is_some_and(|at| seconds(now) >= at)
+        let renew_at = self.expires_on.saturating_sub(margin(self.lifetime));
+        seconds(now) >= renew_at || self.refresh_on.is_some_and(|at| seconds(now) >= at)
     }
 
     /// When the access token expires, in seconds since the epoch.
@@ -186,6 +228,16 @@ impl CacheEntry {
         self.refresh_token.as_ref()
     }
 
+    /// The signed-in user's address, from the sign-in's ID token.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// The access token whatever its age (for a token just received).
+    pub fn current_token(&self) -> &Secret {
+        &self.access_token
+    }
+
     /// The entry as the cache file's JSON.
     pub fn to_json(&self) -> Secret {
         let stored = StoredEntry {
@@ -193,8 +245,10 @@ impl CacheEntry {
             key: self.key.clone(),
             access_token: self.access_token.expose().to_string(),
             expires_on: self.expires_on,
+            lifetime: self.lifetime,
             refresh_on: self.refresh_on,
             refresh_token: self.refresh_token.as_ref().map(|t| t.expose().to_string()),
+            account: self.account.clone(),
         };
         Secret::new(serde_json::to_string_pretty(&stored).unwrap_or_default())
     }
@@ -219,11 +273,13 @@ impl CacheEntry {
             key: stored.key,
             access_token: Secret::new(stored.access_token),
             expires_on: stored.expires_on,
+            lifetime: stored.lifetime,
             refresh_on: stored.refresh_on,
             refresh_token: stored
                 .refresh_token
                 .filter(|t| !t.is_empty())
                 .map(Secret::new),
+            account: stored.account,
         })
     }
 }
@@ -513,6 +569,7 @@ mod tests {
             refresh_in: None,
             refresh_token: refresh.map(Secret::new),
             scope: None,
+            account: None,
         }
     }
 
@@ -522,12 +579,20 @@ mod tests {
         assert_eq!(entry.expires_on(), 1_796_003_600);
         assert_eq!(entry.access_token(at(3299)).unwrap().expose(), "at-1");
         assert!(!entry.should_renew(at(3299)));
-        assert!(entry.access_token(at(3300)).is_none());
-        assert!(entry.should_renew(at(3300)));
+        assert!(entry.should_renew(at(3300)) && entry.access_token(at(3300)).is_some());
+        assert!(entry.access_token(at(3570)).is_none());
+        // A short-lived token: renewed after three quarters of its life, sent
+        // until its last eighth.
+        let mut short = token("at-s", None);
+        short.expires_in = 8;
+        let entry = CacheEntry::new(key("app"), &short, None, at(0));
+        assert!(!entry.should_renew(at(5)) && entry.should_renew(at(6)));
+        assert!(entry.access_token(at(6)).is_some() && entry.access_token(at(7)).is_none());
         // refresh_in asks for an early renewal while the token still works.
         let mut hinted = token("at-2", None);
         hinted.refresh_in = Some(1800);
-        let entry = CacheEntry::new(key("app"), &hinted, Some(&Secret::new("rt-1")), at(0));
+        let first = CacheEntry::new(key("app"), &token("at-1", Some("rt-1")), None, at(0));
+        let entry = CacheEntry::new(key("app"), &hinted, Some(&first), at(0));
         assert!(entry.should_renew(at(1800)) && entry.access_token(at(1800)).is_some());
         // A renewal without a new refresh token keeps the old one.
         assert_eq!(entry.refresh_token().unwrap().expose(), "rt-1");
@@ -584,12 +649,7 @@ mod tests {
         let entry = CacheEntry::new(k.clone(), &token("at-1", Some("rt-1")), None, at(0));
         cache.store(&entry).unwrap();
         assert_eq!(cache.load(&k).unwrap().unwrap(), entry);
-        let second = CacheEntry::new(
-            k.clone(),
-            &token("at-2", None),
-            entry.refresh_token(),
-            at(10),
-        );
+        let second = CacheEntry::new(k.clone(), &token("at-2", None), Some(&entry), at(10));
         cache.store(&second).unwrap();
         assert_eq!(cache.load(&k).unwrap().unwrap(), second);
         let names: Vec<_> = fs::read_dir(cache.dir())

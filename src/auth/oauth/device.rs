@@ -198,6 +198,7 @@ mod tests {
             refresh_in: None,
             refresh_token: None,
             scope: None,
+            account: None,
         };
         assert!(matches!(p.after(Ok(token), at(5)), Step::Done(_)));
         let mut busy = TokenEndpointError {

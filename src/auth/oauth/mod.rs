@@ -1,11 +1,15 @@
 //! OAuth 2 sign-in with Microsoft Entra ID (and servers shaped like it): the
-//! pure protocol parts.
+//! tool gets its own tokens with a client secret, a certificate or the
+//! device-code flow, caches them, and renews them.
 //!
-//! Everything here is bytes in, values out, with time and randomness passed
-//! in, so that every answer shape Entra is known to send is a unit test. The
-//! only I/O is in [`cache::TokenCache`] (files) and the loading of a
-//! certificate's bytes, which the caller reads.
+//! The protocol parts are pure (bytes in, values out, time and randomness
+//! passed in), so that every answer shape Entra is known to send is a unit
+//! test. The I/O is in two places: [`TokenSource`] (the token requests, over
+//! the tool's own [`Transport`](crate::Transport), and the waits between
+//! them) and [`cache::TokenCache`] (files).
 //!
+//! - [`TokenSource`]: the shared source of tokens for every client of a run;
+//!   [`RenewingBearer`] is the authenticator that sends them.
 //! - [`Authority`]: the token and device-code URLs of a tenant.
 //! - [`ClientCertificate`] and [`client_assertion`]: the signed JWT (RFC 7523)
 //!   a certificate credential sends, as Microsoft documents it.
@@ -39,16 +43,22 @@
 //! ```
 
 mod assertion;
+mod bearer;
 pub mod cache;
 mod certificate;
 pub mod device;
 pub mod form;
 pub mod response;
 pub mod scope;
+mod source;
 
 pub use assertion::{AssertionAlg, client_assertion, jti_from_random};
+pub use bearer::RenewingBearer;
 pub use certificate::ClientCertificate;
 pub use response::{EntraCode, TokenEndpointError, TokenResponse};
+pub use source::{ClientCredential, SignIn, SignInEvent, Token, TokenSource, log_body};
+
+use crate::HttpUrl;
 
 /// Microsoft Entra ID's global authority (`--authority` default).
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -56,7 +66,7 @@ pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// What can go wrong in OAuth sign-in. Messages say what happened and what to
 /// check next; none contains a secret (the server's description is shown with
 /// every value the request sent taken out).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum OAuthError {
     /// The settings cannot work (bad authority, tenant, scope): a usage error.
     #[error("{0}")]
@@ -83,6 +93,19 @@ pub enum OAuthError {
     /// Signing the client assertion failed.
     #[error("cannot sign the client assertion: {0}")]
     Signing(String),
+
+    /// The sign-in server could not be reached (DNS, connect, TLS, timeout).
+    #[error("cannot reach the sign-in server: {0}")]
+    Unreachable(String),
+}
+
+/// Whom a token speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The app itself (client credentials: a secret or a certificate).
+    AppOnly,
+    /// A signed-in user (the device-code flow).
+    Delegated,
 }
 
 impl From<TokenEndpointError> for OAuthError {
@@ -97,30 +120,30 @@ impl From<TokenEndpointError> for OAuthError {
 /// use ews_photo::auth::oauth::Authority;
 /// let a = Authority::new("https://login.microsoftonline.us/", "organizations").unwrap();
 /// assert_eq!(a.device_code_url(), "https://login.microsoftonline.us/organizations/oauth2/v2.0/devicecode");
-/// assert!(a.is_multi_tenant());
-/// assert!(Authority::new("http://login.example", "contoso").is_err());
+/// assert!(a.is_multi_tenant() && a.is_https());
+/// assert!(!Authority::new("http://127.0.0.1:8080", "contoso").unwrap().is_https());
+/// assert!(Authority::new("login.microsoftonline.com", "contoso").is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authority {
     base: String,
+    https: bool,
     tenant: String,
 }
 
 impl Authority {
-    /// Checks and joins an authority URL (`https://` only: the token request
-    /// carries the secret) and a tenant ID or domain.
+    /// Checks and joins an authority URL and a tenant ID or domain. Whether a
+    /// plain `http://` authority may be used is the [`TokenSource`]'s
+    /// decision (the token request carries the client's secret).
     pub fn new(base: &str, tenant: &str) -> Result<Authority, OAuthError> {
-        let base = base.trim().trim_end_matches('/');
-        let Some(rest) = base.strip_prefix("https://") else {
+        let url = HttpUrl::parse(base).map_err(|e| {
+            OAuthError::Usage(format!(
+                "--authority: {e}; give the sign-in server's URL, e.g. {DEFAULT_AUTHORITY}"
+            ))
+        })?;
+        if url.query().is_some() {
             return Err(OAuthError::Usage(format!(
-                "the authority '{}' is not an https:// URL: the token request carries the client's secret, so only https is used (default {DEFAULT_AUTHORITY})",
-                base.escape_debug()
-            )));
-        };
-        if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-            return Err(OAuthError::Usage(format!(
-                "the authority '{}' is not a usable URL; give scheme and host, e.g. {DEFAULT_AUTHORITY}",
-                base.escape_debug()
+                "--authority {url} has a query; give scheme, host and (for some servers) a path, e.g. {DEFAULT_AUTHORITY}"
             )));
         }
         let tenant = tenant.trim();
@@ -136,9 +159,15 @@ impl Authority {
             )));
         }
         Ok(Authority {
-            base: base.to_string(),
+            base: url.as_str().trim_end_matches('/').to_string(),
+            https: url.is_https(),
             tenant: tenant.to_string(),
         })
+    }
+
+    /// True for an `https://` authority.
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// The authority URL without a trailing slash.

@@ -27,6 +27,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<Secret>,
     /// The scopes granted, as the server lists them.
     pub scope: Option<String>,
+    /// The signed-in user's address (`preferred_username`, `upn` or `email`
+    /// of the ID token a delegated sign-in with `openid profile` gets).
+    pub account: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -40,6 +43,7 @@ impl fmt::Debug for TokenResponse {
                 &self.refresh_token.as_ref().map(|_| "<redacted>"),
             )
             .field("scope", &self.scope)
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -73,6 +77,40 @@ struct RawToken {
     refresh_in: Option<Number>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    id_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdClaims {
+    preferred_username: Option<String>,
+    upn: Option<String>,
+    email: Option<String>,
+}
+
+/// The user an ID token names, when that is an address. The token came
+/// straight from the token endpoint over TLS, which OpenID Connect Core
+/// (§3.1.3.7) accepts in place of checking its signature; it is only used to
+/// route requests (`X-AnchorMailbox`), never to decide what is allowed.
+///
+/// ```
+/// use ews_photo::auth::oauth::response::account_of_id_token;
+/// // {"preferred_username":"alice@contoso.com"}
+/// let jwt = "eyJhbGciOiJub25lIn0.eyJwcmVmZXJyZWRfdXNlcm5hbWUiOiJhbGljZUBjb250b3NvLmNvbSJ9.";
+/// assert_eq!(account_of_id_token(jwt).as_deref(), Some("alice@contoso.com"));
+/// assert_eq!(account_of_id_token("not a jwt"), None);
+/// ```
+pub fn account_of_id_token(id_token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::prelude::BASE64_URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: IdClaims = serde_json::from_slice(&bytes).ok()?;
+    [claims.preferred_username, claims.upn, claims.email]
+        .into_iter()
+        .flatten()
+        .map(|name| name.trim().to_string())
+        .find(|name| crate::validate_email(name).is_ok())
 }
 
 #[derive(Deserialize)]
@@ -139,6 +177,7 @@ pub fn parse_token_response(
         refresh_in: raw.refresh_in.and_then(|n| n.get()),
         refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
         scope: raw.scope,
+        account: raw.id_token.as_deref().and_then(account_of_id_token),
     })
 }
 

@@ -99,3 +99,25 @@ pub fn normalized(scope: &str) -> String {
     items.dedup();
     items.join(" ")
 }
+
+/// The scopes a user's sign-in sends: the configured ones plus
+/// `offline_access openid profile` where missing, as MSAL adds them: a
+/// refresh token for later runs, and an ID token naming the user (the
+/// `X-AnchorMailbox` of delegated EWS requests).
+///
+/// ```
+/// use ews_photo::auth::oauth::scope::with_sign_in_scopes;
+/// assert_eq!(
+///     with_sign_in_scopes("https://outlook.office365.com/EWS.AccessAsUser.All offline_access"),
+///     "https://outlook.office365.com/EWS.AccessAsUser.All offline_access openid profile"
+/// );
+/// ```
+pub fn with_sign_in_scopes(scope: &str) -> String {
+    let mut items: Vec<&str> = scope.split_whitespace().collect();
+    for extra in ["offline_access", "openid", "profile"] {
+        if !items.contains(&extra) {
+            items.push(extra);
+        }
+    }
+    items.join(" ")
+}
