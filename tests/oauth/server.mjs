@@ -8,12 +8,16 @@
 //   GET  /{TENANT}/discovery/v2.0/keys         the keys access tokens are signed with
 //   POST /test/device?user_code=..&action=approve|deny   test-only: what a user does
 //                                              in the browser form
+//   GET  /test/requests                        test-only: {"token": n, "devicecode": n},
+//                                              the requests each endpoint received
 //
 // Access tokens are JWTs (RFC 9068, `typ: at+jwt`), signed RS256 with the key
 // published at /discovery/v2.0/keys, `aud` = the resource named in the scope
 // (`https://outlook.office365.com/.default` -> `https://outlook.office365.com`),
 // as Entra issues them and as Exchange checks them: a stand-in for a resource
-// server verifies signature, `iss`, `aud` and `exp` locally.
+// server verifies signature, `iss`, `aud` and `exp` locally. The signed-in
+// user of the device flow is alice@contoso.com: `sub` of her tokens, and
+// `preferred_username` of her ID token (scope `openid profile`), as in Entra.
 //
 // Environment:
 //   TLS_CERT, TLS_KEY     PEM files for the server's TLS (required)
@@ -72,10 +76,15 @@ const SIGNED_IN_USER = 'alice@contoso.com';
 const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
 // Resources and the scopes each accepts, named as Entra names them.
+// `https://127.0.0.1` is the resource ews-photo derives from a loopback EWS URL,
+// as it derives https://mail.contoso.com for an on-premises server (Hybrid
+// Modern Auth).
 const RESOURCES = {
   'https://outlook.office365.com': ['.default', 'EWS.AccessAsUser.All'],
   'https://graph.microsoft.com': ['.default', 'User.Read.All', 'ProfilePhoto.Read.All'],
+  'https://127.0.0.1': ['.default', 'EWS.AccessAsUser.All'],
 };
+const requests = { token: 0, devicecode: 0 };
 
 // Entra puts the resource in the scope (`{resource}/{permission}`), not in a
 // `resource` parameter (RFC 8707): derive it from the first non-OIDC scope.
@@ -129,6 +138,17 @@ listener.listen(0, '127.0.0.1', () => {
     jwks: { keys: [{ ...signingKey.export({ format: 'jwk' }), kid: 'test-signing-key', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     scopes: [...OIDC_SCOPES],
+    claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'] },
+    // The ID token of a token-endpoint answer carries the scopes' claims, as Entra's does.
+    conformIdTokenClaims: false,
+    async findAccount(ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, preferred_username: sub, email: sub, name: 'Alice' };
+        },
+      };
+    },
     routes: {
       token: '/oauth2/v2.0/token',
       device_authorization: '/oauth2/v2.0/devicecode',
@@ -186,6 +206,13 @@ listener.listen(0, '127.0.0.1', () => {
   const prefix = `/${TENANT}`;
   listener.on('request', async (req, res) => {
     const url = new URL(req.url, issuer);
+    if (url.pathname === `${prefix}/oauth2/v2.0/token`) requests.token += 1;
+    if (url.pathname === `${prefix}/oauth2/v2.0/devicecode`) requests.devicecode += 1;
+    if (url.pathname === '/test/requests' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(requests));
+      return;
+    }
     if (url.pathname === '/test/device' && req.method === 'POST') {
       await decide(provider, url.searchParams, res);
       return;
