@@ -382,8 +382,8 @@ pub struct Connection {
     #[arg(long, env = "EWS_SPN", global = true, value_name = "SPN")]
     pub spn: Option<String>,
 
-    /// With --auth oauth: the tenant ID or domain (organizations or common only with
-    /// --device-code).
+    /// The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or
+    /// common only with --device-code).
     #[arg(
         long,
         env = "EWS_TENANT",

@@ -360,13 +360,20 @@ fn credential(connection: &Connection) -> Result<ClientCredential, Error> {
 
 fn certificate(path: &Path) -> Result<ClientCredential, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::input(path, e))?;
+    let mut without_password = false;
     let loaded = if ClientCertificate::is_pkcs12(&bytes) {
-        ClientCertificate::from_pkcs12(&bytes, &pfx_password(path)?)
+        let password = pfx_password(path)?;
+        without_password = password.is_none();
+        ClientCertificate::from_pkcs12(&bytes, &password.unwrap_or_else(|| Secret::new("")))
     } else {
         ClientCertificate::from_pem(&bytes)
     };
     match loaded {
         Ok(certificate) => Ok(ClientCredential::Certificate(Arc::new(certificate))),
+        Err(OAuthError::Certificate(_)) if without_password => Err(Error::Usage(format!(
+            "--certificate {}: the .pfx file needs its password: set EWS_CERTIFICATE_PASSWORD (on a terminal it is asked for)",
+            path.display()
+        ))),
         Err(OAuthError::Certificate(why)) => Err(Error::Usage(format!(
             "--certificate {}: {why}",
             path.display()
@@ -376,21 +383,21 @@ fn certificate(path: &Path) -> Result<ClientCredential, Error> {
 }
 
 /// EWS_CERTIFICATE_PASSWORD, else a prompt without echo on a terminal, else
-/// none (a .pfx exported without a password).
-fn pfx_password(path: &Path) -> Result<Secret, Error> {
+/// none (then the empty password is tried: a .pfx exported without one).
+fn pfx_password(path: &Path) -> Result<Option<Secret>, Error> {
     if let Some(value) = std::env::var_os("EWS_CERTIFICATE_PASSWORD") {
-        return utf8_secret("EWS_CERTIFICATE_PASSWORD", value);
+        return utf8_secret("EWS_CERTIFICATE_PASSWORD", value).map(Some);
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         return rpassword::prompt_password(format!("Password for {}: ", path.display()))
-            .map(Secret::new)
+            .map(|p| Some(Secret::new(p)))
             .map_err(|e| {
                 Error::Usage(format!(
                     "cannot read the .pfx password from the terminal ({e}); set EWS_CERTIFICATE_PASSWORD"
                 ))
             });
     }
-    Ok(Secret::new(""))
+    Ok(None)
 }
 
 const EWS_URL_EXAMPLE: &str = "https://mail.contoso.com/EWS/Exchange.asmx";
