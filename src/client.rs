@@ -970,6 +970,30 @@ mod tests {
     }
 
     #[test]
+    fn an_apps_token_needs_impersonation_and_soap() {
+        let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
+        let service = Service::ews(url.clone());
+        let err = service.check_sign_in(TokenKind::AppOnly).unwrap_err();
+        assert!(err.to_string().contains("--impersonate"), "{err}");
+        assert!(service.check_sign_in(TokenKind::Delegated).is_ok());
+        let acting = |protocol| Service::Ews {
+            url: url.clone(),
+            protocol,
+            server_version: "Exchange2013".into(),
+            impersonate: Some("svc@contoso.com".into()),
+        };
+        assert!(
+            acting(Protocol::Soap)
+                .check_sign_in(TokenKind::AppOnly)
+                .is_ok()
+        );
+        let err = acting(Protocol::Rest)
+            .check_sign_in(TokenKind::AppOnly)
+            .unwrap_err();
+        assert!(err.to_string().contains("--protocol soap"), "{err}");
+    }
+
+    #[test]
     fn plain_http_needs_permission_for_every_credential_kind() {
         for spelling in ["http", "HTTP", "Http", "hTtP"] {
             let url =

@@ -445,4 +445,29 @@ mod tests {
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
     }
+
+    #[test]
+    fn sign_in_failures_have_the_exit_code_of_their_kind() {
+        use crate::auth::oauth::TokenEndpointError;
+        let refusal = |status: u16, error: &str| {
+            Error::from(OAuthError::from(TokenEndpointError {
+                status,
+                error: error.into(),
+                code: None,
+                description: None,
+                suberror: None,
+                trace_id: None,
+                correlation_id: None,
+                retry_after: None,
+            }))
+        };
+        assert_eq!(refusal(401, "invalid_client").exit(), Exit::Auth);
+        assert_eq!(refusal(429, "temporarily_unavailable").exit(), Exit::Busy);
+        let of = |e: OAuthError| Error::from(e).exit();
+        assert_eq!(of(OAuthError::DeviceFlowEnded("x".into())), Exit::Auth);
+        assert_eq!(of(OAuthError::Unreachable("x".into())), Exit::Unreachable);
+        assert_eq!(of(OAuthError::Usage("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Certificate("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Malformed("x".into())), Exit::Failure);
+    }
 }

@@ -338,7 +338,7 @@ pub fn suggestion_with(
     }
     if offers("Bearer") && !has_token {
         advice.push(
-            "for OAuth, give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
+            "for OAuth, sign in with --auth oauth, --tenant and --client-id (and a client secret, a certificate or --device-code), or give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
         );
     }
     if offers("Kerberos") && !windows {

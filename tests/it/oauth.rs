@@ -1266,3 +1266,92 @@ fn expire_cached_token_of(dir: &Path, client: &str) {
     }
     panic!("no cache entry for {client}");
 }
+
+#[test]
+fn no_secret_in_any_output_at_vv_against_oidc_provider() {
+    let server = server_or_skip!();
+    let ews = Ews::new(server.token_check(LOOPBACK_RESOURCE), Some(&server.ca()));
+    std::fs::write(ews.path("secret.txt"), CLIENT_SECRET).unwrap();
+    let app = |client: &str, extra: &str| {
+        let mut cmd = ews.ews_photo(&format!(
+            "get alice@contoso.com -vv --json -o {client}.jpg {} --impersonate {SERVICE_MAILBOX} {extra}",
+            oidc_words(&server, client)
+        ));
+        cmd.env("EWS_CERTIFICATE_PASSWORD", PFX_PASSWORD);
+        cmd.output().unwrap()
+    };
+    let mut runs = vec![
+        app(SECRET_CLIENT, "--client-secret-file secret.txt"),
+        app(
+            CERT_CLIENT,
+            &format!("--certificate {}", fixture("client.pkcs1.pem").display()),
+        ),
+        app(
+            CERT_CLIENT,
+            &format!(
+                "--no-token-cache --certificate {}",
+                fixture("client-3des.pfx").display()
+            ),
+        ),
+        device_run(&server, &ews, "-vv", Some("approve")),
+    ];
+    // The refresh token renews the expired token: no new code.
+    expire_cached_token_of(ews.setup.dir.path(), PUBLIC_CLIENT);
+    runs.push(
+        ews.ews_photo(&format!(
+            "get alice@contoso.com -vv --json -o again.jpg {} --device-code",
+            oidc_words(&server, PUBLIC_CLIENT)
+        ))
+        .output()
+        .unwrap(),
+    );
+    for (i, run) in runs.iter().enumerate() {
+        assert!(
+            run.status.success(),
+            "run {i}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let all = everything(&runs, ews.setup.dir.path());
+    assert!(
+        String::from_utf8_lossy(&all).contains("client_assertion=<redacted>"),
+        "the -vv logs are there"
+    );
+    let mut secrets = vec![CLIENT_SECRET.to_string(), PFX_PASSWORD.to_string()];
+    let pem = std::fs::read_to_string(fixture("client.pkcs1.pem")).unwrap();
+    let key = pem.split("-----BEGIN RSA PRIVATE KEY-----").nth(1).unwrap();
+    secrets.extend(key.lines().filter(|l| l.len() >= 40).map(str::to_string));
+    // The access tokens the EWS stand-in received, and what the cache holds.
+    for request in ews.setup.server.requests() {
+        if let Some(token) = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            secrets.push(token.to_string());
+        }
+    }
+    let folder = ews.path(".cache/ews-photo");
+    for name in files_in(&folder) {
+        let entry: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(folder.join(name)).unwrap()).unwrap();
+        for field in ["access_token", "refresh_token"] {
+            if let Some(value) = entry[field].as_str() {
+                secrets.push(value.to_string());
+            }
+        }
+    }
+    assert!(
+        secrets.len() > 25,
+        "the secrets were collected: {}",
+        secrets.len()
+    );
+    for secret in &secrets {
+        for needle in needles(secret) {
+            assert!(
+                !all.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "a secret ({}…) appears in the output",
+                &needle[..8.min(needle.len())]
+            );
+        }
+    }
+}

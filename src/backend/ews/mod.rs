@@ -593,4 +593,62 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("https://other/EWS/Exchange.asmx"));
     }
+
+    /// Exchange's two complaints about impersonation share one code; what the
+    /// request sent decides the advice.
+    #[test]
+    fn impersonation_faults_say_what_to_change() {
+        let fault = |text: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorInvalidExchangeImpersonationHeaderData</faultcode><faultstring xml:lang="en-US">{text}</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorInvalidExchangeImpersonationHeaderData</e:ResponseCode><e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">{text}</e:Message></detail></s:Fault></s:Body></s:Envelope>"#
+            )
+        };
+        let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
+        let photo = PhotoRequest {
+            email: "alice@contoso.com".into(),
+            size: crate::PhotoSize::Hr96,
+            if_none_match: None,
+        };
+        let answer = |ews: &Ews, body: &str| {
+            let mut exchange = ews.begin(&photo);
+            match exchange.answer(&reply(500, &[], body)) {
+                Next::Done(Err(e)) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        let plain = Ews::new(url.clone(), Protocol::Soap, "Exchange2013").unwrap();
+        let error = answer(
+            &plain,
+            &fault(
+                "ExchangeImpersonation SOAP header must be present for this type of OAuth token.",
+            ),
+        );
+        assert_eq!(error.exit().code(), 4);
+        assert!(error.to_string().contains("add --impersonate"), "{error}");
+
+        let acting = plain.impersonating(Some("svc@contoso.com".into()));
+        let request = acting.request(&photo);
+        let body = String::from_utf8(request.body.clone().unwrap()).unwrap();
+        assert!(body.contains("<t:PrimarySmtpAddress>svc@contoso.com</t:PrimarySmtpAddress>"));
+        assert!(
+            request
+                .headers
+                .contains(&("X-AnchorMailbox", "svc@contoso.com".into()))
+        );
+        let error = answer(
+            &acting,
+            &fault(
+                "ExchangeImpersonation SOAP header must not exist for this type of OAuth token.",
+            ),
+        );
+        assert!(
+            error.to_string().contains("leave out --impersonate"),
+            "{error}"
+        );
+        // The REST form carries the anchor, never a SOAP header.
+        let rest = Ews::new(url, Protocol::Rest, "Exchange2013")
+            .unwrap()
+            .impersonating(Some("svc@contoso.com".into()));
+        assert!(rest.request(&photo).body.is_none());
+    }
 }
