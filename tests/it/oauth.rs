@@ -516,8 +516,9 @@ fn device_code_that_expires_ends_with_exit_4() {
 }
 
 /// 8 quick photos, then one `slow-3500` per worker, then 8 more: the
-/// four-second token is due for renewal after three, so the last photos need
-/// the next token, whatever the machine's speed.
+/// four-second token is due for renewal after three seconds, so the last
+/// photos need the next token (and only it, unless the eight quick photos
+/// before or after the pause take three seconds themselves).
 fn long_list(dir: &Path) {
     let mut list = String::new();
     for i in 0..8 {
