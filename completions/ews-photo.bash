@@ -59,7 +59,7 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,10 +112,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -174,7 +224,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,10 +277,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,7 +389,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__discover)
-            opts="-u -v -q -h -V --json --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --json --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,10 +442,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -404,7 +554,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__export)
-            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --report --sync --prune --skip-existing --progress --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --report --sync --prune --skip-existing --progress --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,10 +668,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -580,7 +780,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -679,10 +879,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -839,7 +1089,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -892,10 +1142,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

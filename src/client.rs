@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::auth::kerberos::{self, Kerberos, KerberosOptions, KerberosSettings};
 use crate::auth::ntlm::{Ntlm, NtlmSettings, NtlmUser};
+use crate::auth::oauth::{RenewingBearer, TokenKind, scope};
 use crate::auth::{
     self, AuthError, AuthMethod, Authenticator, Challenge, Choice, Credentials, Step,
     parse_challenges,
@@ -30,6 +31,9 @@ pub enum Service {
         protocol: Protocol,
         /// `RequestServerVersion` for SOAP.
         server_version: String,
+        /// The mailbox every request acts as (`ExchangeImpersonation` and
+        /// `X-AnchorMailbox`): what an app's own token needs.
+        impersonate: Option<String>,
     },
 }
 
@@ -40,6 +44,68 @@ impl Service {
             url,
             protocol: Protocol::Soap,
             server_version: crate::backend::ews::soap::DEFAULT_SERVER_VERSION.into(),
+            impersonate: None,
+        }
+    }
+
+    /// The OAuth scope to ask for when none is given: the service's resource
+    /// with `/.default` for an app's own token, or the delegated permission
+    /// (and `offline_access`) for a user's.
+    ///
+    /// EWS: Exchange Online's resource `https://outlook.office365.com` for its
+    /// hosts (`outlook.office365.com`, `outlook.office.com`), else the EWS
+    /// URL's `https://host`, which Hybrid Modern Auth registers for
+    /// on-premises Exchange (and which is the resource of national clouds'
+    /// hosts too, e.g. `https://outlook.office365.us`).
+    ///
+    /// ```
+    /// use ews_photo::{HttpUrl, Service};
+    /// use ews_photo::auth::oauth::TokenKind;
+    /// let online = Service::ews(HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap());
+    /// assert_eq!(online.default_scope(TokenKind::AppOnly), "https://outlook.office365.com/.default");
+    /// assert_eq!(online.default_scope(TokenKind::Delegated), "https://outlook.office365.com/EWS.AccessAsUser.All offline_access");
+    /// let hma = Service::ews(HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap());
+    /// assert_eq!(hma.default_scope(TokenKind::AppOnly), "https://mail.contoso.com/.default");
+    /// ```
+    pub fn default_scope(&self, kind: TokenKind) -> String {
+        match self {
+            Service::Ews { url, .. } => {
+                let resource = scope::resource_of_ews_url(url.as_str());
+                match kind {
+                    TokenKind::AppOnly => scope::app_only(&resource),
+                    TokenKind::Delegated => scope::delegated(&resource),
+                }
+            }
+        }
+    }
+
+    /// Refuses, before any request, a sign-in this service cannot use.
+    ///
+    /// EWS: an app's own token acts only as a mailbox, through the
+    /// `ExchangeImpersonation` SOAP header, which the REST form cannot carry:
+    /// it needs `impersonate` and the SOAP form.
+    pub fn check_sign_in(&self, kind: TokenKind) -> Result<(), Error> {
+        match self {
+            Service::Ews {
+                protocol,
+                impersonate,
+                ..
+            } => {
+                if kind != TokenKind::AppOnly {
+                    return Ok(());
+                }
+                if impersonate.is_none() {
+                    return Err(Error::Usage(
+                        "an app signing in by itself (client secret or certificate) can use EWS only acting as a mailbox: add --impersonate SMTP (or EWS_IMPERSONATE), e.g. a service mailbox the app may act as; or sign in as a user with --device-code".into(),
+                    ));
+                }
+                if *protocol == Protocol::Rest {
+                    return Err(Error::Usage(
+                        "an app's own token needs the ExchangeImpersonation SOAP header, which the REST form cannot carry: use --protocol soap (the default) with --auth oauth and a client secret or certificate".into(),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -56,11 +122,13 @@ impl Service {
             Service::Ews {
                 protocol,
                 server_version,
+                impersonate,
                 ..
             } => Service::Ews {
                 url,
                 protocol: *protocol,
                 server_version: server_version.clone(),
+                impersonate: impersonate.clone(),
             },
         }
     }
@@ -71,8 +139,11 @@ impl Service {
                 url,
                 protocol,
                 server_version,
+                impersonate,
             } => Ok(Box::new(
-                Ews::new(url.clone(), *protocol, server_version).map_err(Error::Usage)?,
+                Ews::new(url.clone(), *protocol, server_version)
+                    .map_err(Error::Usage)?
+                    .impersonating(impersonate.clone()),
             )),
         }
     }
@@ -192,6 +263,9 @@ impl Client {
     /// Builds a client; checks the settings that need no network.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         let backend = config.service.backend()?;
+        if let (AuthMethod::OAuth, Some(source)) = (config.auth, &config.credentials.oauth) {
+            config.service.check_sign_in(source.kind())?;
+        }
         let transport = Transport::new(&config.transport, backend.body_log())?;
         let session = Session::new(
             AuthSettings::of(&config),
@@ -288,6 +362,13 @@ impl Client {
                 continue;
             }
             match exchange.answer(&reply) {
+                Next::Done(Err(ServerError::Forbidden { detail })) => {
+                    return Err(match self.session.forbidden_hint() {
+                        Some(hint) => ServerError::AppForbidden { detail, hint },
+                        None => ServerError::Forbidden { detail },
+                    }
+                    .into());
+                }
                 Next::Done(outcome) => return outcome.map_err(Error::from),
                 Next::Again => continue,
             }
@@ -399,6 +480,11 @@ impl Session {
         self.authenticator.is_some()
     }
 
+    /// What the credentials in use can say about a 403.
+    fn forbidden_hint(&self) -> Option<String> {
+        self.authenticator.as_ref().and_then(|a| a.forbidden_hint())
+    }
+
     /// Sends a request with authentication, answering 401 challenges (and,
     /// with [`Redirects::SameOrigin`], following redirects on the same
     /// server), and returns the final answer.
@@ -426,6 +512,14 @@ impl Session {
                 },
                 None => None,
             };
+            if let Some(anchor) = self.authenticator.as_ref().and_then(|a| a.anchor_mailbox())
+                && !request
+                    .headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("X-AnchorMailbox"))
+            {
+                request.headers.push(("X-AnchorMailbox", anchor));
+            }
             let reply = transport.send(&request)?;
             match reply.status {
                 401 => {
@@ -479,6 +573,7 @@ impl Session {
         match error {
             AuthError::Usage(message) => Error::Usage(message),
             AuthError::Local(message) => Error::Authentication(message),
+            AuthError::SignIn(error) => Error::SignIn(error),
             AuthError::Protocol(hint) => ServerError::Unauthorized {
                 status: 401,
                 offered,
@@ -554,7 +649,19 @@ impl Session {
             }
             AuthMethod::Basic => self.make(Choice::Basic, &[]).map(Some),
             AuthMethod::Bearer => self.make(Choice::Bearer, &[]).map(Some),
+            AuthMethod::OAuth => self.oauth().map(Some),
         }
+    }
+
+    /// `--auth oauth`: the shared token source's renewing Bearer.
+    fn oauth(&self) -> Result<Box<dyn Authenticator>, Error> {
+        self.refuse_plain_http("Bearer")?;
+        let source = self.settings.credentials.oauth.clone().ok_or_else(|| {
+            Error::Usage(
+                "--auth oauth needs a sign-in: --tenant, --client-id and a credential (--client-secret-file, --certificate or --device-code)".into(),
+            )
+        })?;
+        Ok(Box::new(RenewingBearer::new(source)))
     }
 
     /// `--spn`, or `HTTP@{host of the URL}`.
@@ -625,6 +732,7 @@ impl Session {
             // Only a session that waits for the challenge gets here with these.
             AuthMethod::Basic => Ok(Choice::Basic),
             AuthMethod::Bearer => Ok(Choice::Bearer),
+            AuthMethod::OAuth => return self.oauth(),
             AuthMethod::Auto => match self.auto_kerberos(offered) {
                 Ok(()) => Ok(Choice::Kerberos),
                 Err(why_not) => auth::choose(
@@ -862,6 +970,30 @@ mod tests {
     }
 
     #[test]
+    fn an_apps_token_needs_impersonation_and_soap() {
+        let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
+        let service = Service::ews(url.clone());
+        let err = service.check_sign_in(TokenKind::AppOnly).unwrap_err();
+        assert!(err.to_string().contains("--impersonate"), "{err}");
+        assert!(service.check_sign_in(TokenKind::Delegated).is_ok());
+        let acting = |protocol| Service::Ews {
+            url: url.clone(),
+            protocol,
+            server_version: "Exchange2013".into(),
+            impersonate: Some("svc@contoso.com".into()),
+        };
+        assert!(
+            acting(Protocol::Soap)
+                .check_sign_in(TokenKind::AppOnly)
+                .is_ok()
+        );
+        let err = acting(Protocol::Rest)
+            .check_sign_in(TokenKind::AppOnly)
+            .unwrap_err();
+        assert!(err.to_string().contains("--protocol soap"), "{err}");
+    }
+
+    #[test]
     fn plain_http_needs_permission_for_every_credential_kind() {
         for spelling in ["http", "HTTP", "Http", "hTtP"] {
             let url =
@@ -872,6 +1004,7 @@ mod tests {
                 password: auth::PasswordSource::Given(Secret::new("pw")),
                 token: Some(Secret::new("tok")),
                 domain: None,
+                oauth: None,
             };
             for method in [AuthMethod::Basic, AuthMethod::Bearer, AuthMethod::Ntlm] {
                 config.auth = method;
