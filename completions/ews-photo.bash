@@ -59,7 +59,7 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,10 +120,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -182,7 +232,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,10 +293,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -305,7 +405,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__discover)
-            opts="-u -v -q -h -V --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -366,10 +466,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -428,7 +578,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__export)
-            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --batch --report --sync --prune --skip-existing --progress --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --batch --report --sync --prune --skip-existing --progress --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,10 +704,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -616,7 +816,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -723,10 +923,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -883,7 +1133,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,10 +1194,60 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
                     return 0
                     ;;
                 --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= spn= protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= resolve= dns-servers= no-cache timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= spn= tenant= client-id= client-secret-file= certificate= device-code authority= scope= impersonate= no-token-cache protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= resolve= dns-servers= no-cache timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -32,12 +32,20 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The u
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -49,6 +57,8 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -l timeout -d 'Give up
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
@@ -87,12 +97,20 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -106,6 +124,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l max-backoff 
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s n -l no-clobber -d 'Keep an existing output file instead of replacing it'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l json -d 'Print one JSON record on stdout (email, status, path, bytes, content_type, width, height, etag, expires)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
@@ -145,12 +165,20 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -165,6 +193,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d '
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 'With --sync: delete the file of a user whose photo was removed on the server'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
@@ -180,12 +210,20 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s u -l us
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -198,6 +236,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l retries
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l json -d 'Print one JSON record on stdout (email, status, ews_url, method, autodiscover_url, address, trusted, cached, candidates, error, exit_code)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
@@ -213,12 +253,20 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -230,6 +278,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l time
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'
@@ -245,12 +295,20 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l token-file -d 'Read an OAuth 2 bearer token from FILE (or use EWS_TOKEN)' -r -F
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l auth -d 'Authentication scheme; auto picks from the server\'s 401 challenge, oauth signs in with --tenant and --client-id' -r -f -a "auto\t'Pick from the server\'s challenge: Kerberos when Negotiate is offered and a ticket or client keytab is there, else NTLM (with --user), else Basic over https (with --user), else Bearer (with a token)'
 basic\t'HTTP Basic: --user and a password'
 ntlm\t'NTLMv2 (also inside Negotiate), with channel binding over https: --user and a password'
 kerberos\t'Kerberos inside Negotiate, with channel binding over https: the ticket from kinit, or a client keytab (KRB5_CLIENT_KTNAME); no password'
-bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'"
+bearer\t'OAuth 2 bearer token: EWS_TOKEN or --token-file'
+oauth\t'OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id, and a client secret, a certificate or --device-code)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l spn -d 'The Kerberos service principal, e.g. HTTP/mail.contoso.com or HTTP/mail.contoso.com@CONTOSO.COM (default: HTTP/ and the URL\'s host, as krb5.conf maps it to a realm)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l tenant -d 'The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or common only with --device-code)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l client-id -d 'The app registration\'s Application (client) ID' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l authority -d 'The sign-in server' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
@@ -262,6 +320,8 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l timeout -d '
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-stdin -d 'Read the password from the first line of stdin'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l device-code -d 'Sign in as a user with the device-code flow (the code and URL are shown on stderr)'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l no-token-cache -d 'Neither read nor write the token cache'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l insecure -d 'Do not verify the server\'s TLS certificate (unsafe: anyone on the path can read the credentials)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l allow-insecure-auth -d 'Allow credentials over plain http://: Basic and Bearer can then be read by anyone on the path, an NTLM exchange captured, cracked offline or relayed, and a connection authenticated with Kerberos taken over'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l no-cache -d 'Run Autodiscover even when the cache has a result for the domain (the new result is cached)'

@@ -18,10 +18,11 @@ use crate::{PhotoSize, Resolve};
     long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
 (SOAP or its REST form), or from Microsoft Graph, and write them to files or stdout.\n\n\
 Works with Exchange 2013, 2016, 2019 and SE on premises (Kerberos or NTLMv2, both with \
-Extended Protection; Basic or OAuth) and with Exchange Online (OAuth bearer tokens). Exchange \
-Online is retiring EWS (blocked for apps not on the tenant's allow list since 1 October 2026, \
-off on 1 April 2027): --backend graph gives the same commands, files, records and exit codes \
-over Microsoft Graph.",
+Extended Protection; Basic or OAuth) and with Exchange Online (OAuth 2: the tool signs in with \
+a client secret, a certificate or a device code, caches and renews its tokens; or takes a \
+bearer token as is). Exchange Online is retiring EWS (blocked for apps not on the tenant's \
+allow list since 1 October 2026, off on 1 April 2027): --backend graph gives the same commands, \
+files, records and exit codes over Microsoft Graph.",
     after_long_help = after_help(),
     propagate_version = true,
     max_term_width = 100
@@ -67,6 +68,11 @@ fn after_help() -> String {
             "      (for cron: no kinit needed) and krb5.conf, read by the system's GSS-API library\n",
             "  EWS_GSS_LIBRARY  the GSS-API library to load (default: libgssapi_krb5.so.2, then\n",
             "      Heimdal's libgssapi.so.3; GSS.framework on macOS)\n",
+            "  EWS_TENANT, EWS_CLIENT_ID, EWS_CERTIFICATE, EWS_AUTHORITY, EWS_SCOPE, EWS_IMPERSONATE:\n",
+            "      defaults for --tenant, --client-id, --certificate, --authority, --scope, --impersonate\n",
+            "  EWS_CLIENT_SECRET         the app's client secret (or --client-secret-file)\n",
+            "  EWS_CERTIFICATE_PASSWORD  the password of a .pfx certificate\n",
+            "  XDG_CACHE_HOME  where tokens are cached (ews-photo/ in it; default ~/.cache)\n",
             "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY: proxies, unless --proxy is given\n",
             "  NO_COLOR      no colour in messages\n\n",
             "Examples:\n",
@@ -77,6 +83,11 @@ fn after_help() -> String {
             "  EWS_PASSWORD=... ews-photo get alice@contoso.com -o - | convert - -resize 50% small.png\n",
             "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
             "  ews-photo discover jdoe@contoso.com   # the EWS URL, found by Autodiscover\n",
+            "  ews-photo get alice@contoso.com --auth oauth --tenant contoso.onmicrosoft.com \\\n",
+            "      --client-id 11111111-2222-3333-4444-555555555555 --device-code\n",
+            "  ews-photo export users.txt --dir photos --auth oauth --tenant contoso.onmicrosoft.com \\\n",
+            "      --client-id 11111111-2222-3333-4444-555555555555 --client-secret-file secret.txt \\\n",
+            "      --impersonate svc-photos@contoso.com\n",
             "  EWS_TOKEN=... ews-photo get alice@contoso.com --backend graph --auth bearer -o alice.jpg\n"
         ),
         codes = codes
@@ -388,7 +399,8 @@ pub struct Connection {
     #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub token_file: Option<PathBuf>,
 
-    /// Authentication scheme; auto picks from the server's 401 challenge.
+    /// Authentication scheme; auto picks from the server's 401 challenge, oauth signs in
+    /// with --tenant and --client-id.
     #[arg(long, env = "EWS_AUTH", global = true, value_enum, default_value_t = AuthArg::Auto)]
     pub auth: AuthArg,
 
@@ -397,6 +409,73 @@ pub struct Connection {
     /// it to a realm).
     #[arg(long, env = "EWS_SPN", global = true, value_name = "SPN")]
     pub spn: Option<String>,
+
+    /// The tenant: its ID or a domain such as contoso.onmicrosoft.com (organizations or
+    /// common only with --device-code).
+    #[arg(
+        long,
+        env = "EWS_TENANT",
+        global = true,
+        value_name = "TENANT",
+        help_heading = "OAuth sign-in (--auth oauth)"
+    )]
+    pub tenant: Option<String>,
+
+    /// The app registration's Application (client) ID.
+    #[arg(
+        long,
+        env = "EWS_CLIENT_ID",
+        global = true,
+        value_name = "ID",
+        help_heading = "OAuth sign-in (--auth oauth)"
+    )]
+    pub client_id: Option<String>,
+
+    /// Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never
+    /// as an argument).
+    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with_all = ["certificate", "device_code"], help_heading = "OAuth sign-in (--auth oauth)")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// The app's certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1),
+    /// or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for).
+    #[arg(long, env = "EWS_CERTIFICATE", global = true, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "device_code", help_heading = "OAuth sign-in (--auth oauth)")]
+    pub certificate: Option<PathBuf>,
+
+    /// Sign in as a user with the device-code flow (the code and URL are shown on stderr).
+    #[arg(long, global = true, help_heading = "OAuth sign-in (--auth oauth)")]
+    pub device_code: bool,
+
+    /// The sign-in server.
+    #[arg(long, env = "EWS_AUTHORITY", global = true, value_name = "URL", value_hint = ValueHint::Url, default_value = crate::auth::oauth::DEFAULT_AUTHORITY, help_heading = "OAuth sign-in (--auth oauth)")]
+    pub authority: String,
+
+    /// The scope to ask for. Default: https://outlook.office365.com/.default for an app,
+    /// …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern
+    /// Auth) the EWS URL's https://host instead of https://outlook.office365.com; with
+    /// --backend graph, the --graph-url's /.default, or …/ProfilePhoto.Read.All offline_access.
+    #[arg(
+        long,
+        env = "EWS_SCOPE",
+        global = true,
+        value_name = "SCOPE",
+        help_heading = "OAuth sign-in (--auth oauth)"
+    )]
+    pub scope: Option<String>,
+
+    /// The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed
+    /// by an app's own token over EWS (not used with --backend graph).
+    #[arg(
+        long,
+        env = "EWS_IMPERSONATE",
+        global = true,
+        value_name = "SMTP",
+        help_heading = "OAuth sign-in (--auth oauth)"
+    )]
+    pub impersonate: Option<String>,
+
+    /// Neither read nor write the token cache.
+    #[arg(long, global = true, help_heading = "OAuth sign-in (--auth oauth)")]
+    pub no_token_cache: bool,
 
     /// EWS: the operation's form, soap (POST) or rest (GET …/s/GetUserPhoto).
     #[arg(long, env = "EWS_PROTOCOL", global = true, value_enum, default_value_t = ProtocolArg::Soap)]
@@ -480,6 +559,9 @@ pub enum AuthArg {
     Kerberos,
     /// OAuth 2 bearer token: EWS_TOKEN or --token-file.
     Bearer,
+    /// OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id,
+    /// and a client secret, a certificate or --device-code).
+    Oauth,
 }
 
 /// `--backend` values.

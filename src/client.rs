@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::auth::kerberos::{self, Kerberos, KerberosOptions, KerberosSettings};
 use crate::auth::ntlm::{Ntlm, NtlmSettings, NtlmUser};
+use crate::auth::oauth::{RenewingBearer, TokenKind, scope};
 use crate::auth::{
     self, AuthError, AuthMethod, Authenticator, Challenge, Choice, Credentials, Step,
     parse_challenges,
@@ -14,7 +15,7 @@ use crate::auth::{
 use crate::backend::ews::{Ews, Protocol};
 use crate::backend::graph::Graph;
 use crate::backend::{Backend, Exchange, Next, Outcome, PhotoRequest};
-use crate::error::{Error, ServerError, TransportError};
+use crate::error::{Error, FORBIDDEN_ADVICE, ServerError, TransportError};
 use crate::http::{HttpReply, HttpRequest};
 use crate::retry::{BusyWait, Gate, RetryPolicy};
 use crate::tls::PeerCertificateSlot;
@@ -32,6 +33,9 @@ pub enum Service {
         protocol: Protocol,
         /// `RequestServerVersion` for SOAP.
         server_version: String,
+        /// The mailbox every request acts as (`ExchangeImpersonation` and
+        /// `X-AnchorMailbox`): what an app's own token needs.
+        impersonate: Option<String>,
     },
     /// Microsoft Graph.
     Graph {
@@ -49,6 +53,90 @@ impl Service {
             url,
             protocol: Protocol::Soap,
             server_version: crate::backend::ews::soap::DEFAULT_SERVER_VERSION.into(),
+            impersonate: None,
+        }
+    }
+
+    /// The OAuth scope to ask for when none is given: the service's resource
+    /// with `/.default` for an app's own token, or the delegated permission
+    /// (and `offline_access`) for a user's.
+    ///
+    /// EWS: Exchange Online's resource `https://outlook.office365.com` for its
+    /// hosts (`outlook.office365.com`, `outlook.office.com`), else the EWS
+    /// URL's `https://host`, which Hybrid Modern Auth registers for
+    /// on-premises Exchange (and which is the resource of national clouds'
+    /// hosts too, e.g. `https://outlook.office365.us`).
+    ///
+    /// Graph: the service's root (its cloud's), with `/.default`, or with
+    /// `ProfilePhoto.Read.All`, the least permission that reads other users'
+    /// photos. Finding a user by an address that is not a UPN needs
+    /// `User.Read.All` too, which is not asked for by default: the look-up's
+    /// refusal says so.
+    ///
+    /// ```
+    /// use ews_photo::{HttpUrl, Service};
+    /// use ews_photo::auth::oauth::TokenKind;
+    /// let online = Service::ews(HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap());
+    /// assert_eq!(online.default_scope(TokenKind::AppOnly), "https://outlook.office365.com/.default");
+    /// assert_eq!(online.default_scope(TokenKind::Delegated), "https://outlook.office365.com/EWS.AccessAsUser.All offline_access");
+    /// let hma = Service::ews(HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap());
+    /// assert_eq!(hma.default_scope(TokenKind::AppOnly), "https://mail.contoso.com/.default");
+    /// let us = Service::Graph { url: HttpUrl::parse("https://graph.microsoft.us").unwrap() };
+    /// assert_eq!(us.default_scope(TokenKind::AppOnly), "https://graph.microsoft.us/.default");
+    /// assert_eq!(us.default_scope(TokenKind::Delegated), "https://graph.microsoft.us/ProfilePhoto.Read.All offline_access");
+    /// ```
+    pub fn default_scope(&self, kind: TokenKind) -> String {
+        match self {
+            Service::Ews { url, .. } => {
+                let resource = scope::resource_of_ews_url(url.as_str());
+                match kind {
+                    TokenKind::AppOnly => scope::app_only(&resource),
+                    TokenKind::Delegated => scope::delegated(&resource),
+                }
+            }
+            Service::Graph { url } => {
+                let graph = Graph::new(url);
+                match kind {
+                    TokenKind::AppOnly => scope::app_only(graph.audience()),
+                    TokenKind::Delegated => format!(
+                        "{}/{} offline_access",
+                        graph.audience(),
+                        crate::backend::graph::DELEGATED_PERMISSION
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Refuses, before any request, a sign-in this service cannot use.
+    ///
+    /// EWS: an app's own token acts only as a mailbox, through the
+    /// `ExchangeImpersonation` SOAP header, which the REST form cannot carry:
+    /// it needs `impersonate` and the SOAP form. Graph takes both kinds of
+    /// token as they are.
+    pub fn check_sign_in(&self, kind: TokenKind) -> Result<(), Error> {
+        match self {
+            Service::Ews {
+                protocol,
+                impersonate,
+                ..
+            } => {
+                if kind != TokenKind::AppOnly {
+                    return Ok(());
+                }
+                if impersonate.is_none() {
+                    return Err(Error::Usage(
+                        "an app signing in by itself (client secret or certificate) can use EWS only acting as a mailbox: add --impersonate SMTP (or EWS_IMPERSONATE), e.g. a service mailbox the app may act as; or sign in as a user with --device-code".into(),
+                    ));
+                }
+                if *protocol == Protocol::Rest {
+                    return Err(Error::Usage(
+                        "an app's own token needs the ExchangeImpersonation SOAP header, which the REST form cannot carry: use --protocol soap (the default) with --auth oauth and a client secret or certificate".into(),
+                    ));
+                }
+                Ok(())
+            }
+            Service::Graph { .. } => Ok(()),
         }
     }
 
@@ -85,11 +173,13 @@ impl Service {
             Service::Ews {
                 protocol,
                 server_version,
+                impersonate,
                 ..
             } => Service::Ews {
                 url,
                 protocol: *protocol,
                 server_version: server_version.clone(),
+                impersonate: impersonate.clone(),
             },
             Service::Graph { .. } => Service::Graph { url },
         }
@@ -101,8 +191,11 @@ impl Service {
                 url,
                 protocol,
                 server_version,
+                impersonate,
             } => Ok(Arc::new(
-                Ews::new(url.clone(), *protocol, server_version).map_err(Error::Usage)?,
+                Ews::new(url.clone(), *protocol, server_version)
+                    .map_err(Error::Usage)?
+                    .impersonating(impersonate.clone()),
             )),
             Service::Graph { url } => Ok(Arc::new(Graph::new(url))),
         }
@@ -229,10 +322,13 @@ impl Client {
         ) = (&config.service, config.auth)
         {
             return Err(Error::Usage(
-                "Microsoft Graph takes OAuth 2 tokens only, not passwords or Kerberos tickets: use --auth bearer with a token issued for Graph (EWS_TOKEN or --token-file)".into(),
+                "Microsoft Graph takes OAuth 2 tokens only, not passwords or Kerberos tickets: use --auth oauth (the tool signs in: --tenant, --client-id and a client secret, a certificate or --device-code), or --auth bearer with a token issued for Graph (EWS_TOKEN or --token-file)".into(),
             ));
         }
         let backend = config.service.backend()?;
+        if let (AuthMethod::OAuth, Some(source)) = (config.auth, &config.credentials.oauth) {
+            config.service.check_sign_in(source.kind())?;
+        }
         let transport = Transport::new(&config.transport, backend.body_log())?;
         let session = Session::new(
             AuthSettings::of(&config),
@@ -240,7 +336,7 @@ impl Client {
             &transport,
             false,
         )?
-        .reading_refusals_with(backend.clone());
+        .serving(backend.clone());
         Ok(Client {
             config,
             backend,
@@ -464,6 +560,16 @@ impl Client {
                 self.pause(code, message, back_off, item.retries);
                 item.exchange = self.backend.begin(photo);
             }
+            // The back end's usual guess gives way to what the credentials
+            // know (an app's token without roles); a reason the server gave,
+            // or Graph's own advice, stays.
+            ServerError::Forbidden { detail, advice } if advice == FORBIDDEN_ADVICE => {
+                item.result = Some(Err(match self.session.forbidden_hint() {
+                    Some(hint) => ServerError::AppForbidden { detail, hint },
+                    None => ServerError::Forbidden { detail, advice },
+                }
+                .into()));
+            }
             err => item.result = Some(Err(err.into())),
         }
     }
@@ -518,7 +624,7 @@ impl Client {
             &self.transport,
             false,
         )?
-        .reading_refusals_with(self.backend.clone());
+        .serving(self.backend.clone());
         Ok(true)
     }
 }
@@ -569,8 +675,9 @@ pub(crate) struct Session {
     /// Send credentials only after a 401, even with `--auth basic|bearer`.
     on_challenge_only: bool,
     /// The back end whose server this is: it may read more in a refusal
-    /// than the authentication scheme can (Graph's error code and IDs).
-    refusals: Option<Arc<dyn Backend>>,
+    /// than the authentication scheme can (Graph's error code and IDs), and
+    /// says whether `X-AnchorMailbox` means anything to it.
+    backend: Option<Arc<dyn Backend>>,
 }
 
 impl Session {
@@ -592,21 +699,28 @@ impl Session {
             authenticator: None,
             kerberos: None,
             on_challenge_only,
-            refusals: None,
+            backend: None,
         };
         session.authenticator = session.configured_authenticator()?;
         Ok(session)
     }
 
-    /// Lets `backend` explain a final 401 ([`Backend::rejection_hint`]).
-    pub(crate) fn reading_refusals_with(mut self, backend: Arc<dyn Backend>) -> Session {
-        self.refusals = Some(backend);
+    /// The session of `backend`'s server: the back end explains a final 401
+    /// ([`Backend::rejection_hint`]) and decides on `X-AnchorMailbox`
+    /// ([`Backend::routes_by_anchor_mailbox`]).
+    pub(crate) fn serving(mut self, backend: Arc<dyn Backend>) -> Session {
+        self.backend = Some(backend);
         self
     }
 
     /// True once credentials went with a request.
     pub(crate) fn sent_credentials(&self) -> bool {
         self.authenticator.is_some()
+    }
+
+    /// What the credentials in use can say about a 403.
+    fn forbidden_hint(&self) -> Option<String> {
+        self.authenticator.as_ref().and_then(|a| a.forbidden_hint())
     }
 
     /// Sends a request with authentication, answering 401 challenges (and,
@@ -638,13 +752,25 @@ impl Session {
                 },
                 None => None,
             };
+            if let Some(anchor) = self.authenticator.as_ref().and_then(|a| a.anchor_mailbox())
+                && self
+                    .backend
+                    .as_ref()
+                    .is_none_or(|b| b.routes_by_anchor_mailbox())
+                && !request
+                    .headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("X-AnchorMailbox"))
+            {
+                request.headers.push(("X-AnchorMailbox", anchor));
+            }
             let reply = transport.send(&request)?;
             match reply.status {
                 401 => {
                     legs += 1;
                     offered = parse_challenges(reply.headers_all("www-authenticate"));
                     rejection = self
-                        .refusals
+                        .backend
                         .as_ref()
                         .and_then(|backend| backend.rejection_hint(&reply));
                     if legs > MAX_AUTH_LEGS {
@@ -695,6 +821,7 @@ impl Session {
         match error {
             AuthError::Usage(message) => Error::Usage(message),
             AuthError::Local(message) => Error::Authentication(message),
+            AuthError::SignIn(error) => Error::SignIn(error),
             AuthError::Protocol(hint) => ServerError::Unauthorized {
                 status: 401,
                 offered,
@@ -774,7 +901,19 @@ impl Session {
             }
             AuthMethod::Basic => self.make(Choice::Basic, &[]).map(Some),
             AuthMethod::Bearer => self.make(Choice::Bearer, &[]).map(Some),
+            AuthMethod::OAuth => self.oauth().map(Some),
         }
+    }
+
+    /// `--auth oauth`: the shared token source's renewing Bearer.
+    fn oauth(&self) -> Result<Box<dyn Authenticator>, Error> {
+        self.refuse_plain_http("Bearer")?;
+        let source = self.settings.credentials.oauth.clone().ok_or_else(|| {
+            Error::Usage(
+                "--auth oauth needs a sign-in: --tenant, --client-id and a credential (--client-secret-file, --certificate or --device-code)".into(),
+            )
+        })?;
+        Ok(Box::new(RenewingBearer::new(source)))
     }
 
     /// `--spn`, or `HTTP@{host of the URL}`.
@@ -845,6 +984,7 @@ impl Session {
             // Only a session that waits for the challenge gets here with these.
             AuthMethod::Basic => Ok(Choice::Basic),
             AuthMethod::Bearer => Ok(Choice::Bearer),
+            AuthMethod::OAuth => return self.oauth(),
             AuthMethod::Auto => match self.auto_kerberos(offered) {
                 Ok(()) => Ok(Choice::Kerberos),
                 Err(why_not) => auth::choose(
@@ -1024,6 +1164,8 @@ fn duplicate(err: &Error) -> Error {
         Error::Transport(e) => Error::Transport(e.clone()),
         Error::Usage(message) => Error::Usage(message.clone()),
         Error::Authentication(message) => Error::Authentication(message.clone()),
+        // A failed sign-in stops an export: each photo must say so again.
+        Error::SignIn(e) => Error::SignIn(e.clone()),
         other => Error::local("fetch the photos of a batch", other),
     }
 }
@@ -1160,6 +1302,59 @@ mod tests {
     }
 
     #[test]
+    fn an_apps_token_needs_impersonation_and_soap() {
+        let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
+        let service = Service::ews(url.clone());
+        let err = service.check_sign_in(TokenKind::AppOnly).unwrap_err();
+        assert!(err.to_string().contains("--impersonate"), "{err}");
+        assert!(service.check_sign_in(TokenKind::Delegated).is_ok());
+        let acting = |protocol| Service::Ews {
+            url: url.clone(),
+            protocol,
+            server_version: "Exchange2013".into(),
+            impersonate: Some("svc@contoso.com".into()),
+        };
+        assert!(
+            acting(Protocol::Soap)
+                .check_sign_in(TokenKind::AppOnly)
+                .is_ok()
+        );
+        let err = acting(Protocol::Rest)
+            .check_sign_in(TokenKind::AppOnly)
+            .unwrap_err();
+        assert!(err.to_string().contains("--protocol soap"), "{err}");
+    }
+
+    /// Every failure that sending a batch can end in fails each of its photos
+    /// with the same kind, so the same exit code and the same verdict on the
+    /// run (a refused or failed sign-in stops an export).
+    #[test]
+    fn a_failed_batch_fails_each_photo_with_the_same_kind() {
+        use crate::auth::oauth::OAuthError;
+        let failures = [
+            Error::Usage("--auth".into()),
+            Error::Authentication("no ticket".into()),
+            Error::SignIn(OAuthError::DeviceFlowEnded("declined".into())),
+            Error::SignIn(OAuthError::Unreachable("login".into())),
+            Error::Server(ServerError::Redirect("elsewhere".into())),
+            Error::Transport(TransportError::Unreachable {
+                url: "http://127.0.0.1:1".into(),
+                reason: "refused".into(),
+            }),
+        ];
+        for failure in failures {
+            let copy = duplicate(&failure);
+            assert_eq!(
+                std::mem::discriminant(&copy),
+                std::mem::discriminant(&failure),
+                "{failure}"
+            );
+            assert_eq!(copy.exit(), failure.exit(), "{failure}");
+            assert_eq!(copy.to_string(), failure.to_string());
+        }
+    }
+
+    #[test]
     fn plain_http_needs_permission_for_every_credential_kind() {
         for spelling in ["http", "HTTP", "Http", "hTtP"] {
             let url =
@@ -1170,6 +1365,7 @@ mod tests {
                 password: auth::PasswordSource::Given(Secret::new("pw")),
                 token: Some(Secret::new("tok")),
                 domain: None,
+                oauth: None,
             };
             for method in [AuthMethod::Basic, AuthMethod::Bearer, AuthMethod::Ntlm] {
                 config.auth = method;

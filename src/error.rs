@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::challenge::Challenge;
+use crate::auth::oauth::OAuthError;
 use crate::human::HumanDuration;
 
 /// The process exit codes.
@@ -145,6 +146,11 @@ pub enum Error {
     #[error(transparent)]
     Autodiscover(#[from] crate::autodiscover::Error),
 
+    /// Signing in to get a token failed (`--auth oauth`): refused, ended,
+    /// unreachable, or unusable settings, each with its own exit code.
+    #[error(transparent)]
+    SignIn(#[from] OAuthError),
+
     /// The bytes received are not a usable image.
     #[error(transparent)]
     Photo(#[from] crate::photo::PhotoError),
@@ -188,6 +194,7 @@ impl Error {
             Error::Server(e) => e.exit(),
             Error::Transport(e) => e.exit(),
             Error::Autodiscover(e) => autodiscover_exit(e),
+            Error::SignIn(e) => sign_in_exit(e),
             Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
             Error::Photo(_) | Error::Output(_) => Exit::Failure,
             Error::NoPhoto { .. } => Exit::NoPhoto,
@@ -229,6 +236,18 @@ fn autodiscover_exit(error: &crate::autodiscover::Error) -> Exit {
     }
 }
 
+/// Refusals are authentication failures, a busy sign-in server is busy, an
+/// unreachable one unreachable, settings and certificates are usage errors.
+fn sign_in_exit(error: &OAuthError) -> Exit {
+    match error {
+        OAuthError::Usage(_) | OAuthError::Certificate(_) => Exit::Usage,
+        OAuthError::Endpoint(e) if e.is_transient() => Exit::Busy,
+        OAuthError::Endpoint(_) | OAuthError::DeviceFlowEnded(_) => Exit::Auth,
+        OAuthError::Unreachable(_) => Exit::Unreachable,
+        OAuthError::Malformed(_) | OAuthError::Signing(_) => Exit::Failure,
+    }
+}
+
 /// The server answered something other than a photo.
 ///
 /// `Clone`, so that one answer to a batch of requests can fail each of them.
@@ -255,6 +274,28 @@ pub enum ServerError {
         /// What is probably missing, and who can grant it, as the back end
         /// reads the refusal (EWS: the right to the mailbox, EWSEnabled, an
         /// application access policy; Graph: the permission and its consent).
+        advice: String,
+    },
+
+    /// 403 or access denied to an app's own token, with what the token says
+    /// about why (no roles: no admin consent).
+    #[error("access denied ({detail}): {hint}")]
+    AppForbidden {
+        /// The status or response code and message.
+        detail: String,
+        /// What the token shows, and what to change.
+        hint: String,
+    },
+
+    /// The server refused the request's impersonation (EWS
+    /// `ExchangeImpersonation`): the message says what to change.
+    #[error("{code}{}: {advice}", message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Impersonation {
+        /// The EWS response code, e.g. `ErrorInvalidExchangeImpersonationHeaderData`.
+        code: String,
+        /// The server's message.
+        message: Option<String>,
+        /// What to change.
         advice: String,
     },
 
@@ -348,7 +389,10 @@ impl ServerError {
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
         match self {
-            ServerError::Unauthorized { .. } | ServerError::Forbidden { .. } => Exit::Auth,
+            ServerError::Unauthorized { .. }
+            | ServerError::Forbidden { .. }
+            | ServerError::AppForbidden { .. }
+            | ServerError::Impersonation { .. } => Exit::Auth,
             ServerError::Busy { .. } => Exit::Busy,
             ServerError::InvalidAddress { .. } => Exit::Usage,
             _ => Exit::Failure,
@@ -407,5 +451,30 @@ mod tests {
         );
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
+    }
+
+    #[test]
+    fn sign_in_failures_have_the_exit_code_of_their_kind() {
+        use crate::auth::oauth::TokenEndpointError;
+        let refusal = |status: u16, error: &str| {
+            Error::from(OAuthError::from(TokenEndpointError {
+                status,
+                error: error.into(),
+                code: None,
+                description: None,
+                suberror: None,
+                trace_id: None,
+                correlation_id: None,
+                retry_after: None,
+            }))
+        };
+        assert_eq!(refusal(401, "invalid_client").exit(), Exit::Auth);
+        assert_eq!(refusal(429, "temporarily_unavailable").exit(), Exit::Busy);
+        let of = |e: OAuthError| Error::from(e).exit();
+        assert_eq!(of(OAuthError::DeviceFlowEnded("x".into())), Exit::Auth);
+        assert_eq!(of(OAuthError::Unreachable("x".into())), Exit::Unreachable);
+        assert_eq!(of(OAuthError::Usage("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Certificate("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Malformed("x".into())), Exit::Failure);
     }
 }

@@ -32,7 +32,8 @@
 //! export      the bulk engine: list, template, workers, manifest, report; Events out
 //! client      one photo end to end: a back end's requests, auth legs, redirects, retries
 //! retry       the shared busy gate and back-off
-//! auth        credentials; Basic/Bearer, NTLM and Kerberos (connection-bound); challenge parsing
+//! auth        credentials; Basic/Bearer, NTLM and Kerberos (connection-bound), OAuth
+//!             sign-in (the shared token source, its cache and renewal); challenge parsing
 //! transport, tls   ureq agent with one connection, TLS recording the peer certificate
 //! backend     pure protocol: EWS SOAP and REST, Graph (and its $batch): requests
 //!             and the answers' meaning

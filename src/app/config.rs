@@ -5,10 +5,15 @@
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::Console;
 use crate::auth::kerberos::KerberosOptions;
+use crate::auth::oauth::cache::TokenCache;
+use crate::auth::oauth::{
+    Authority, ClientCertificate, ClientCredential, OAuthError, SignIn, SignInEvent, TokenSource,
+};
 use crate::auth::{AuthMethod, Credentials, PasswordPrompt, PasswordSource};
 use crate::autodiscover::Attempt;
 use crate::backend::ews::Protocol;
@@ -50,6 +55,15 @@ pub fn client_config(
         None => given_url(connection.url.as_deref())?,
     };
     let credentials = credentials(connection, stdin_is_data)?;
+    // EWS's alone: Graph reads any user's photo without acting as anyone.
+    let impersonate = match connection.impersonate.as_deref().map(str::trim) {
+        Some(mailbox) if !mailbox.is_empty() && graph.is_none() => Some(
+            validate_email(mailbox)
+                .map_err(|e| Error::Usage(format!("--impersonate: {e}")))?
+                .to_string(),
+        ),
+        _ => None,
+    };
     if connection.insecure {
         // Loud on purpose, even with -q: this disables the protection TLS gives.
         console.alarm(
@@ -59,7 +73,7 @@ pub fn client_config(
     let transport = transport_options(connection, verbosity);
     let (service, relocate) = match (graph, given) {
         (Some(url), _) => (Service::Graph { url }, None),
-        (None, Some(url)) => (ews_service(connection, url), None),
+        (None, Some(url)) => (ews_service(connection, url, impersonate), None),
         (None, None) => {
             let email = match connection.user.as_deref().map(validate_email) {
                 Some(Ok(user)) => user.to_string(),
@@ -81,27 +95,36 @@ pub fn client_config(
                     console.warn(message)
                 })
             });
-            (ews_service(connection, url), relocate)
+            (ews_service(connection, url, impersonate), relocate)
         }
     };
+    let auth = auth_method(connection.auth);
+    let retry = RetryPolicy {
+        retries: connection.retries,
+        base: Duration::from_secs(1),
+        max: Duration::from_secs(connection.max_backoff),
+    };
+    let mut credentials = credentials;
+    if auth == AuthMethod::OAuth {
+        credentials.oauth = Some(Arc::new(token_source(
+            connection, &service, &transport, retry, console,
+        )?));
+    }
     Ok(ClientConfig {
         service,
-        auth: auth_method(connection.auth),
+        auth,
         credentials,
         kerberos: kerberos_options(connection),
         allow_insecure_auth: connection.allow_insecure_auth,
-        retry: RetryPolicy {
-            retries: connection.retries,
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(connection.max_backoff),
-        },
+        retry,
         transport,
         relocate,
     })
 }
 
-/// EWS at `url`, in the form `--protocol` and `--server-version` say.
-fn ews_service(connection: &Connection, url: HttpUrl) -> Service {
+/// EWS at `url`, in the form `--protocol` and `--server-version` say, acting
+/// as `impersonate` when given.
+fn ews_service(connection: &Connection, url: HttpUrl, impersonate: Option<String>) -> Service {
     Service::Ews {
         url,
         protocol: match connection.protocol {
@@ -109,6 +132,7 @@ fn ews_service(connection: &Connection, url: HttpUrl) -> Service {
             ProtocolArg::Rest => Protocol::Rest,
         },
         server_version: connection.server_version.clone(),
+        impersonate,
     }
 }
 
@@ -119,6 +143,7 @@ pub fn credentials(connection: &Connection, stdin_is_data: bool) -> Result<Crede
         password: password_source(connection, stdin_is_data)?,
         token: token(connection)?,
         domain: connection.domain.clone().filter(|d| !d.is_empty()),
+        oauth: None,
     })
 }
 
@@ -158,7 +183,13 @@ pub fn discover_settings(
         .map(discover::parse_dns_servers)
         .transpose()?;
     Ok(discover::Settings {
-        auth: auth_method(connection.auth),
+        // No OAuth token goes to Autodiscover: its resource is the EWS URL's,
+        // which is what Autodiscover is asked for. The anonymous endpoints
+        // (Autodiscover v2) still answer.
+        auth: match auth_method(connection.auth) {
+            AuthMethod::OAuth => AuthMethod::Auto,
+            other => other,
+        },
         credentials,
         kerberos: kerberos_options(connection),
         transport,
@@ -234,7 +265,155 @@ fn auth_method(auth: AuthArg) -> AuthMethod {
         AuthArg::Ntlm => AuthMethod::Ntlm,
         AuthArg::Bearer => AuthMethod::Bearer,
         AuthArg::Kerberos => AuthMethod::Kerberos,
+        AuthArg::Oauth => AuthMethod::OAuth,
     }
+}
+
+/// `--auth oauth`: the sign-in from `--tenant`, `--client-id`, the
+/// credential, `--authority`, `--scope` (default: the service's) and the
+/// token cache. What it has to say goes to stderr.
+fn token_source(
+    connection: &Connection,
+    service: &Service,
+    transport: &TransportOptions,
+    retry: RetryPolicy,
+    console: Console,
+) -> Result<TokenSource, Error> {
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let tenant = given(&connection.tenant).ok_or_else(|| {
+        Error::Usage(
+            "--auth oauth needs --tenant (or EWS_TENANT): the Directory (tenant) ID from the app registration's Overview page, or a domain such as contoso.onmicrosoft.com".into(),
+        )
+    })?;
+    let client_id = given(&connection.client_id).ok_or_else(|| {
+        Error::Usage(
+            "--auth oauth needs --client-id (or EWS_CLIENT_ID): the Application (client) ID from the app registration's Overview page".into(),
+        )
+    })?;
+    let credential = credential(connection)?;
+    let authority = Authority::new(&connection.authority, &tenant)?;
+    let scope =
+        given(&connection.scope).unwrap_or_else(|| service.default_scope(credential.kind()));
+    let cache = if connection.no_token_cache {
+        None
+    } else {
+        match TokenCache::default_dir() {
+            Some(dir) => Some(TokenCache::new(dir)),
+            None => {
+                console.warn(
+                    "no folder for the token cache (XDG_CACHE_HOME and HOME are unset): tokens are not kept for the next run",
+                );
+                None
+            }
+        }
+    };
+    let sign_in = SignIn {
+        authority,
+        client_id,
+        credential,
+        scope,
+        cache,
+        allow_insecure_auth: connection.allow_insecure_auth,
+        retry,
+    };
+    Ok(TokenSource::new(sign_in, transport)?.on_event(move |event| show(console, event)))
+}
+
+/// What the sign-in has to tell the user, on stderr.
+fn show(console: Console, event: &SignInEvent<'_>) {
+    match event {
+        // Shown even with -q: the sign-in cannot go on without the user.
+        SignInEvent::DeviceCode(device) => {
+            console.always(&format!("ews-photo: {}", device.instructions()))
+        }
+        SignInEvent::Cache(warning) => console.warn(&warning.to_string()),
+        SignInEvent::Waiting(wait) => console.info(&format!("ews-photo: {wait}")),
+        SignInEvent::RenewalFailed(error) => console.warn(&format!(
+            "renewing the token failed, going on with the current one: {error}"
+        )),
+        SignInEvent::SignInAgain(error) => console.warn(&format!(
+            "the saved sign-in was refused, signing in again: {error}"
+        )),
+    }
+}
+
+/// The app's credential, or the device-code flow: `--device-code`, then
+/// `--client-secret-file`, then `--certificate` (or EWS_CERTIFICATE), then
+/// EWS_CLIENT_SECRET.
+fn credential(connection: &Connection) -> Result<ClientCredential, Error> {
+    if connection.device_code {
+        return Ok(ClientCredential::DeviceCode);
+    }
+    let secret = |secret: Secret| {
+        if secret.expose().trim().is_empty() {
+            return Err(Error::Usage(
+                "the client secret is empty: give the secret's Value from Certificates & secrets in the app registration".into(),
+            ));
+        }
+        Ok(ClientCredential::Secret(Secret::new(
+            secret.expose().trim(),
+        )))
+    };
+    if let Some(path) = &connection.client_secret_file {
+        return secret(read_secret_file(path)?);
+    }
+    if let Some(path) = &connection.certificate {
+        return certificate(path);
+    }
+    if let Some(value) = std::env::var_os("EWS_CLIENT_SECRET") {
+        return secret(utf8_secret("EWS_CLIENT_SECRET", value)?);
+    }
+    Err(Error::Usage(
+        "--auth oauth needs a credential: --client-secret-file FILE (or EWS_CLIENT_SECRET) or --certificate FILE for an app signing in by itself, or --device-code to sign in as a user".into(),
+    ))
+}
+
+fn certificate(path: &Path) -> Result<ClientCredential, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, e))?;
+    let mut without_password = false;
+    let loaded = if ClientCertificate::is_pkcs12(&bytes) {
+        let password = pfx_password(path)?;
+        without_password = password.is_none();
+        ClientCertificate::from_pkcs12(&bytes, &password.unwrap_or_else(|| Secret::new("")))
+    } else {
+        ClientCertificate::from_pem(&bytes)
+    };
+    match loaded {
+        Ok(certificate) => Ok(ClientCredential::Certificate(Arc::new(certificate))),
+        Err(OAuthError::Certificate(_)) if without_password => Err(Error::Usage(format!(
+            "--certificate {}: the .pfx file needs its password: set EWS_CERTIFICATE_PASSWORD (on a terminal it is asked for)",
+            path.display()
+        ))),
+        Err(OAuthError::Certificate(why)) => Err(Error::Usage(format!(
+            "--certificate {}: {why}",
+            path.display()
+        ))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// EWS_CERTIFICATE_PASSWORD, else a prompt without echo on a terminal, else
+/// none (then the empty password is tried: a .pfx exported without one).
+fn pfx_password(path: &Path) -> Result<Option<Secret>, Error> {
+    if let Some(value) = std::env::var_os("EWS_CERTIFICATE_PASSWORD") {
+        return utf8_secret("EWS_CERTIFICATE_PASSWORD", value).map(Some);
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return rpassword::prompt_password(format!("Password for {}: ", path.display()))
+            .map(|p| Some(Secret::new(p)))
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read the .pfx password from the terminal ({e}); set EWS_CERTIFICATE_PASSWORD"
+                ))
+            });
+    }
+    Ok(None)
 }
 
 const EWS_URL_EXAMPLE: &str = "https://mail.contoso.com/EWS/Exchange.asmx";

@@ -1,7 +1,8 @@
 //! Credentials and authentication schemes.
 //!
-//! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer) put one
-//! `Authorization` header on every request; connection-bound ones (NTLM,
+//! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer, and
+//! [`oauth::RenewingBearer`], whose token the tool gets and renews itself) put
+//! one `Authorization` header on every request; connection-bound ones (NTLM,
 //! Kerberos) run a handshake over one or more legs on one connection, which
 //! then stays authenticated. The [`Client`](crate::Client) hands each 401 challenge back
 //! to the authenticator until it succeeds or gives up, and tells it about the
@@ -12,6 +13,7 @@ pub mod challenge;
 pub mod channel_binding;
 pub mod kerberos;
 pub mod ntlm;
+pub mod oauth;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,8 @@ pub enum AuthMethod {
     /// Kerberos inside `Negotiate`, with the system's GSS-API and the user's
     /// ticket or client keytab; connection-bound.
     Kerberos,
+    /// OAuth 2 bearer tokens the tool gets itself ([`Credentials::oauth`]).
+    OAuth,
 }
 
 /// Asks for the password of the named user; the error says why it could not.
@@ -102,6 +106,9 @@ pub struct Credentials {
     pub token: Option<Secret>,
     /// The NTLM domain for a plain user name (`--domain`, EWS_DOMAIN).
     pub domain: Option<String>,
+    /// Where `--auth oauth` gets its tokens: one source, shared by every
+    /// clone of these credentials (every worker of a run).
+    pub oauth: Option<Arc<oauth::TokenSource>>,
 }
 
 impl Credentials {
@@ -132,7 +139,7 @@ pub enum Step {
 }
 
 /// Why an authenticator cannot go on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AuthError {
     /// Missing or unusable settings (exit 2).
     Usage(String),
@@ -142,6 +149,8 @@ pub enum AuthError {
     /// verified (exit 4): no Kerberos ticket, an unknown service principal,
     /// a failed mutual authentication.
     Local(String),
+    /// No token could be had from the sign-in server.
+    SignIn(oauth::OAuthError),
 }
 
 /// One authentication scheme in use: produces `Authorization` values and
@@ -167,6 +176,18 @@ pub trait Authenticator: Send {
     /// What a final rejection means for this scheme, and what to check;
     /// `challenge` is the server's last challenge for it (e.g. Bearer's `error`).
     fn rejection_hint(&self, challenge: Option<&Challenge>) -> String;
+
+    /// The mailbox these credentials are, for `X-AnchorMailbox` (Exchange
+    /// routes a request by it) when the back end sets none.
+    fn anchor_mailbox(&self) -> Option<String> {
+        None
+    }
+
+    /// What a 403 may mean for these credentials, when they can say more
+    /// than the server (an app's token without permissions).
+    fn forbidden_hint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Sends one fixed header: Basic and Bearer. After a 401 with it, gives up.
@@ -317,7 +338,7 @@ pub fn suggestion_with(
     }
     if offers("Bearer") && !has_token {
         advice.push(
-            "for OAuth, give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
+            "for OAuth, sign in with --auth oauth, --tenant and --client-id (and a client secret, a certificate or --device-code), or give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
         );
     }
     if offers("Kerberos") && !windows {
@@ -396,6 +417,7 @@ mod tests {
             password: PasswordSource::Given(Secret::new("pw-123")),
             token: Some(Secret::new("tok-456")),
             domain: None,
+            oauth: None,
         };
         let shown = format!("{creds:?}");
         assert!(

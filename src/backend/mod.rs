@@ -139,4 +139,11 @@ pub trait Backend: Send + Sync {
         let _ = reply;
         None
     }
+
+    /// Whether the service routes a request by its `X-AnchorMailbox` header
+    /// (Exchange does), which the client then sets to the signed-in user when
+    /// the back end set none. Graph routes by the URL, and gets none.
+    fn routes_by_anchor_mailbox(&self) -> bool {
+        false
+    }
 }

@@ -452,6 +452,11 @@ fn run_list(
     };
     let default_ext = options.format.map_or("jpg", |f| f.extension());
     let (total, duplicates) = check_list(&source, options, &template, default_ext)?;
+    // One sign-in before the workers start: a refusal stops the run before any
+    // photo is asked for, and a device code is shown before any progress.
+    if let Some(tokens) = &config.credentials.oauth {
+        tokens.token()?;
+    }
 
     std::fs::create_dir_all(&options.dir)
         .map_err(|e| Error::local(format!("create the folder {}", options.dir.display()), e))?;

@@ -104,7 +104,8 @@ fn write_one(
         Finished {
             record,
             change: None,
-            fatal: (err.exit() == Exit::Auth).then_some(err),
+            // A failed sign-in fails every address alike: stop, as for a refusal.
+            fatal: (err.exit() == Exit::Auth || matches!(err, Error::SignIn(_))).then_some(err),
         }
     };
     let raw = match fetched {

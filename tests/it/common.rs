@@ -13,10 +13,19 @@ pub use predicates::prelude::PredicateBooleanExt;
 pub use predicates::str::{contains, is_empty};
 
 /// Environment variables that would change the tool's behaviour on a developer's machine.
-const SCRUBBED: [&str; 22] = [
+const SCRUBBED: [&str; 31] = [
     "EWS_URL",
     "EWS_BACKEND",
     "EWS_GRAPH_URL",
+    "EWS_TENANT",
+    "EWS_CLIENT_ID",
+    "EWS_CLIENT_SECRET",
+    "EWS_CERTIFICATE",
+    "EWS_CERTIFICATE_PASSWORD",
+    "EWS_AUTHORITY",
+    "EWS_SCOPE",
+    "EWS_IMPERSONATE",
+    "XDG_CACHE_HOME",
     "EWS_USER",
     "EWS_PASSWORD",
     "EWS_TOKEN",
@@ -67,10 +76,12 @@ impl Setup {
         })
     }
 
-    /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch folder.
+    /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch
+    /// folder, with its token cache in `.cache/ews-photo` there.
     pub fn cmd(&self) -> Command {
         let mut cmd = tool();
         cmd.env("EWS_URL", self.server.url())
+            .env("XDG_CACHE_HOME", self.path(".cache"))
             .current_dir(self.dir.path());
         cmd
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::common::*;
 use crate::library::image_info;
+use ews_standin::{Entra, EntraOptions};
 
 type Rows = Vec<HashMap<String, String>>;
 
@@ -831,4 +832,82 @@ fn an_ews_refusal_by_policy_says_which_and_points_to_graph() {
                 );
         }
     }
+}
+
+/// `--auth oauth` against the Entra stand-in, with the Graph stand-in
+/// accepting only its tokens for Graph's own URL: the default scope is
+/// Graph's (an app's `/.default`, a user's ProfilePhoto.Read.All), an app
+/// needs no `--impersonate`, no `X-AnchorMailbox` goes to Graph (over EWS, a
+/// user's sign-in sends one), and a token for Exchange is refused with what
+/// Graph wants.
+#[test]
+fn oauth_signs_in_for_graph_and_sends_no_anchor_mailbox() {
+    let entra = Entra::start(EntraOptions::default()).unwrap();
+    let s = GraphSetup {
+        server: GraphStandIn::start(GraphOptions::default()).unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let graph = s.server.url();
+    s.server.check_tokens(entra.token_check(&graph));
+    let sign_in = |client: &str, line: &str| {
+        let mut cmd = s.ews_photo(line);
+        cmd.env_remove("EWS_TOKEN")
+            .env("EWS_CLIENT_SECRET", EntraOptions::default().secret)
+            .args(["--auth", "oauth", "--authority", &entra.authority()])
+            .args(["--tenant", "contoso.onmicrosoft.com", "--client-id", client])
+            .arg("--no-token-cache");
+        cmd
+    };
+    write_list(
+        &s,
+        "users.txt",
+        &["a@contoso.com", "b@contoso.com", "c@contoso.com"],
+    );
+    sign_in("app-1", "export users.txt --dir p")
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(&s.path("p")).len(),
+        4,
+        "three photos and the manifest"
+    );
+    sign_in("user-1", "get alice@contoso.com -o a.jpg --device-code")
+        .assert()
+        .success();
+    assert!(s.path("a.jpg").is_file());
+    let scopes: Vec<String> = entra
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token") || r.path.ends_with("/devicecode"))
+        .filter_map(|r| {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix("scope=").map(str::to_string))
+        })
+        .collect();
+    let encoded = graph.replace(':', "%3A").replace('/', "%2F");
+    assert!(
+        scopes.contains(&format!("{encoded}%2F.default")),
+        "{scopes:?}"
+    );
+    assert!(
+        scopes
+            .iter()
+            .any(|s| s.starts_with(&format!("{encoded}%2FProfilePhoto.Read.All"))),
+        "{scopes:?}"
+    );
+    let requests = s.server.requests();
+    assert!(requests.len() >= 2);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("x-anchormailbox").is_none()),
+        "an X-AnchorMailbox went to Graph"
+    );
+    // A token for Exchange Online, not for Graph: refused, and said why.
+    sign_in("app-1", "get alice@contoso.com -o e.jpg")
+        .args(["--scope", "https://outlook.office365.com/.default"])
+        .assert()
+        .code(4)
+        .stderr(contains(format!("Graph wants a token for {graph}")).and(contains("--scope")));
 }

@@ -37,6 +37,9 @@ mod layers;
 mod local_failures;
 /// NTLM against pyspnego's acceptor (tests/it/ntlm_server.py).
 mod ntlm;
+/// OAuth sign-in against oidc-provider (tests/oauth) and the Entra stand-in:
+/// secret, certificate, device code, cache, renewal, impersonation, secrets.
+mod oauth;
 /// The fuzz properties, briefly, with proptest.
 mod properties;
 /// Credentials never go over plain http unless allowed, however it is spelled.

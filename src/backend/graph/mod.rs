@@ -50,6 +50,10 @@ pub struct Graph {
 /// The default service, `https://graph.microsoft.com`.
 pub const GLOBAL: &str = "https://graph.microsoft.com";
 
+/// The least delegated permission that reads other users' photos (protocol
+/// notes §B.4; `ProfilePhoto.Read.All` is the least application one too).
+pub const DELEGATED_PERMISSION: &str = "ProfilePhoto.Read.All";
+
 impl Graph {
     /// A back end for the service at `url`, given as its root
     /// (`https://graph.microsoft.com`), with or without `/v1.0`.
@@ -128,8 +132,8 @@ impl Backend for Graph {
             format!("; {ids}")
         };
         Some(format!(
-            "Microsoft Graph rejected the token{said}: it may be expired, or issued for another audience (Graph wants a token for {}, not https://outlook.office365.com){ids}",
-            self.audience
+            "Microsoft Graph rejected the token{said}: it may be expired, or issued for another audience (Graph wants a token for {aud}, not https://outlook.office365.com; with --auth oauth, leave --scope out or give {aud}/.default){ids}",
+            aud = self.audience
         ))
     }
 }

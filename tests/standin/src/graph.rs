@@ -16,9 +16,11 @@
 //!   four at a time as Graph does (§B.5, §B.6), answered in a shuffled order,
 //!   binary bodies in base64.
 //!
-//! Every request needs `Authorization: Bearer {token}` when a token is set:
-//! otherwise a 401 with Graph's `WWW-Authenticate` and an
-//! `InvalidAuthenticationToken` body. Answers carry `request-id` and echo
+//! Every request needs `Authorization: Bearer {token}` when a token is set,
+//! or a token that passes the [`TokenCheck`] set by
+//! [`GraphStandIn::check_tokens`] (an Entra stand-in's, for this server's
+//! URL as the audience): otherwise a 401 with Graph's `WWW-Authenticate` and
+//! an `InvalidAuthenticationToken` body. Answers carry `request-id` and echo
 //! `client-request-id`. Each photo, metadata or look-up operation (a single
 //! request or a batch part) takes [`GraphOptions::item_latency`].
 //!
@@ -57,6 +59,7 @@ use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL
 use serde_json::{Value, json};
 
 use crate::http::{Action, Handler, Reply, Request};
+use crate::jwt::TokenCheck;
 use crate::lock;
 use crate::photo::{CLEAR_GIF, Photos, etag_for};
 
@@ -122,6 +125,8 @@ impl Default for GraphOptions {
 /// The Graph server's state.
 pub(crate) struct Graph {
     options: GraphOptions,
+    /// Signed tokens accepted instead of [`GraphOptions::token`].
+    token_check: Mutex<Option<Arc<TokenCheck>>>,
     versions: Mutex<HashMap<String, u32>>,
     counts: Mutex<HashMap<String, u64>>,
     ids: Mutex<HashMap<String, String>>,
@@ -267,6 +272,7 @@ impl Graph {
     pub(crate) fn new(options: GraphOptions) -> Graph {
         Graph {
             options,
+            token_check: Mutex::new(None),
             versions: Mutex::new(HashMap::new()),
             counts: Mutex::new(HashMap::new()),
             ids: Mutex::new(HashMap::new()),
@@ -332,14 +338,22 @@ impl Graph {
     }
 
     fn unauthorized(&self, request: &Request) -> Option<Answer> {
-        let token = self.options.token.as_deref()?;
+        let check = lock(&self.token_check).clone();
+        if check.is_none() && self.options.token.is_none() {
+            return None;
+        }
         let given = request.header("authorization").unwrap_or("");
         let (scheme, value) = given.split_once(' ').unwrap_or((given, ""));
+        let refused = match (&check, self.options.token.as_deref()) {
+            (Some(check), _) => check.check(request).is_some(),
+            (None, Some(token)) => value.trim() != token,
+            (None, None) => false,
+        };
         let message = if given.is_empty() {
             "Access token is empty."
         } else if !scheme.eq_ignore_ascii_case("bearer") {
             "Authorization scheme is not Bearer."
-        } else if value.trim() != token {
+        } else if refused {
             "Access token validation failure. Invalid audience."
         } else {
             return None;
@@ -859,6 +873,13 @@ impl GraphStandIn {
     /// The service's root, for `--graph-url`: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         self.server.url("")
+    }
+
+    /// From now on, accepts the tokens that pass `check` (and no fixed
+    /// token): for an Entra stand-in's tokens, whose audience must be
+    /// [`GraphStandIn::url`], which is known only once the server runs.
+    pub fn check_tokens(&self, check: TokenCheck) {
+        *lock(&self.graph.token_check) = Some(Arc::new(check));
     }
 
     /// The address the server listens on.

@@ -564,6 +564,11 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The fields of an `application/x-www-form-urlencoded` body (`+` is a space).
+pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    parse_query(&String::from_utf8_lossy(body).replace('+', " "))
+}
+
 /// Percent-decodes; a raw `+` stays `+`, invalid escapes are kept as is.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
