@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ews_photo_global_optspecs
-    string join \n url= u/user= domain= password-file= password-stdin token-file= auth= spn= tenant= client-id= client-secret-file= certificate= device-code authority= scope= impersonate= no-token-cache protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= resolve= dns-servers= no-cache timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
+    string join \n backend= url= graph-url= u/user= domain= password-file= password-stdin token-file= auth= spn= tenant= client-id= client-secret-file= certificate= device-code authority= scope= impersonate= no-token-cache protocol= server-version= ca-cert= insecure allow-insecure-auth proxy= resolve= dns-servers= no-cache timeout= retries= max-backoff= v/verbose q/quiet h/help V/version
 end
 
 function __fish_ews_photo_needs_command
@@ -24,7 +24,10 @@ function __fish_ews_photo_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -41,11 +44,11 @@ complete -c ews-photo -n "__fish_ews_photo_needs_command" -l client-id -d 'The a
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_needs_command" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
@@ -85,8 +88,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l format -d 'C
 jpeg\t'JPEG'
 png\t'PNG'
 webp\t'WebP (lossless)'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written)' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l if-none-match -d 'Send If-None-Match (Graph: compare the photo\'s @odata.mediaEtag): an unchanged photo is not downloaded again (exit 0, nothing written)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -103,11 +109,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l client-id -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand get" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
@@ -146,11 +152,15 @@ jpeg\t'JPEG'
 png\t'PNG'
 webp\t'WebP (lossless)'"
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s j -l jobs -d 'Requests in parallel, each worker on its own connection (Exchange allows 27 per user by default: EWSMaxConcurrency)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l batch -d 'With --backend graph: photos per $batch request, 1 to 20 (Graph\'s limit); 1 sends one request per photo. EWS always sends one request per photo' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l report -d 'Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l progress -d 'Progress on stderr: a bar on a terminal, a line every few seconds otherwise (always: even with -q)' -r -f -a "auto\t'A bar on a terminal, periodic lines otherwise; nothing with -q'
 always\t'As auto, even with -q'
 never\t'No progress (the summary is still printed, unless -q)'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -167,11 +177,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l client-id
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
@@ -179,7 +189,7 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l dns-serve
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l timeout -d 'Give up on a request after SECS seconds' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l retries -d 'Retries when the server is busy or throttling' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l max-backoff -d 'The longest wait between retries, whatever the server asks, in seconds' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder\'s manifest): unchanged photos are not downloaded or written again'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l sync -d 'Fetch only photos that changed since the last run (If-None-Match with the ETags in the folder\'s manifest; with Graph, the photos\' @odata.mediaEtag): unchanged photos are not downloaded or written again'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l prune -d 'With --sync: delete the file of a user whose photo was removed on the server'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l skip-existing -d 'Skip addresses whose file already exists (no request at all)'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -l password-stdin -d 'Read the password from the first line of stdin'
@@ -192,7 +202,10 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s v -l verb
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand export" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -209,11 +222,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l client-
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
@@ -232,7 +245,10 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s v -l ve
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand discover" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -249,11 +265,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l clie
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r
@@ -271,7 +287,10 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s v -l
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l backend -d 'Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft Graph, --graph-url; for Exchange Online, where EWS is being retired)' -r -f -a "ews\t'Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on premises; Exchange Online until EWS is retired there)'
+graph\t'Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only'"
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l url -d 'The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover finds it from --user when that is an address, else from the photo\'s address (export: the list\'s first address), and caches it for a day. Not used with --backend graph' -r -f
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l graph-url -d 'The Microsoft Graph service, for --backend graph; national clouds: https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD), https://microsoftgraph.chinacloudapi.cn (21Vianet)' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -s u -l user -d 'The user: DOMAIN\\user, user@domain or user' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l domain -d 'The NTLM domain for a plain user name (not needed with DOMAIN\\user or user@domain)' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l password-file -d 'Read the password from the first line of FILE (or use EWS_PASSWORD, or --password-stdin; on a terminal the password is asked for)' -r -F
@@ -288,11 +307,11 @@ complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l client-id -d
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l client-secret-file -d 'Read the client secret from the first line of FILE (or use EWS_CLIENT_SECRET; never as an argument)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l certificate -d 'The app\'s certificate: PEM with the certificate and its RSA key (PKCS#8 or PKCS#1), or a PKCS#12 .pfx (password from EWS_CERTIFICATE_PASSWORD, or asked for)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l authority -d 'The sign-in server' -r -f
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token' -r
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'The operation\'s form: soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l scope -d 'The scope to ask for. Default: https://outlook.office365.com/.default for an app, …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern Auth) the EWS URL\'s https://host instead of https://outlook.office365.com; with --backend graph, the --graph-url\'s /.default, or …/ProfilePhoto.Read.All offline_access' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l impersonate -d 'The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed by an app\'s own token over EWS (not used with --backend graph)' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l protocol -d 'EWS: the operation\'s form, soap (POST) or rest (GET …/s/GetUserPhoto)' -r -f -a "soap\t'POST a SOAP envelope to the EWS URL'
 rest\t'GET {EWS URL}/s/GetUserPhoto?email=…&size=…'"
-complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'RequestServerVersion sent with SOAP requests' -r
+complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l server-version -d 'EWS: the RequestServerVersion sent with SOAP requests' -r
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l ca-cert -d 'Also trust the CA certificates in this PEM file (added to the system\'s)' -r -F
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l proxy -d 'Proxy URL (http://, https:// or socks5://); default: the *_PROXY variables' -r -f
 complete -c ews-photo -n "__fish_ews_photo_using_subcommand man" -l resolve -d 'Connect to ADDR for HOST:PORT, as curl\'s --resolve (repeatable; several ADDRs separated by commas, IPv6 in [brackets]); ADDR:PORT also moves the port, as curl\'s --connect-to. For every request: EWS, Autodiscover, tokens' -r

@@ -9,18 +9,20 @@ use crate::error::Exit;
 use crate::photo::Format;
 use crate::{PhotoSize, Resolve};
 
-/// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto).
+/// Fetch user photos from Microsoft Exchange (EWS GetUserPhoto) or Microsoft Graph.
 #[derive(Debug, Parser)]
 #[command(
     name = "ews-photo",
     version,
-    about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto)",
+    about = "Fetch user photos from Microsoft Exchange (EWS GetUserPhoto) or Microsoft Graph",
     long_about = "Fetch user photos from Microsoft Exchange through the EWS GetUserPhoto operation \
-(SOAP or its REST form) and write them to files or stdout.\n\n\
+(SOAP or its REST form), or from Microsoft Graph, and write them to files or stdout.\n\n\
 Works with Exchange 2013, 2016, 2019 and SE on premises (Kerberos or NTLMv2, both with \
 Extended Protection; Basic or OAuth) and with Exchange Online (OAuth 2: the tool signs in with \
 a client secret, a certificate or a device code, caches and renews its tokens; or takes a \
-bearer token as is).",
+bearer token as is). Exchange Online is retiring EWS (blocked for apps not on the tenant's \
+allow list since 1 October 2026, off on 1 April 2027): --backend graph gives the same commands, \
+files, records and exit codes over Microsoft Graph.",
     after_long_help = after_help(),
     propagate_version = true,
     max_term_width = 100
@@ -59,6 +61,7 @@ fn after_help() -> String {
             "  EWS_URL, EWS_USER, EWS_DOMAIN, EWS_AUTH, EWS_SPN, EWS_PROTOCOL, EWS_SERVER_VERSION,\n",
             "  EWS_CA_CERT: defaults for --url, --user, --domain, --auth, --spn, --protocol,\n",
             "      --server-version, --ca-cert\n",
+            "  EWS_BACKEND, EWS_GRAPH_URL: defaults for --backend, --graph-url\n",
             "  EWS_PASSWORD  the password (never pass it as an argument: other users can see those)\n",
             "  EWS_TOKEN     an OAuth 2 bearer token\n",
             "  KRB5CCNAME, KRB5_CLIENT_KTNAME, KRB5_CONFIG: the Kerberos ticket cache, client keytab\n",
@@ -84,7 +87,8 @@ fn after_help() -> String {
             "      --client-id 11111111-2222-3333-4444-555555555555 --device-code\n",
             "  ews-photo export users.txt --dir photos --auth oauth --tenant contoso.onmicrosoft.com \\\n",
             "      --client-id 11111111-2222-3333-4444-555555555555 --client-secret-file secret.txt \\\n",
-            "      --impersonate svc-photos@contoso.com\n"
+            "      --impersonate svc-photos@contoso.com\n",
+            "  EWS_TOKEN=... ews-photo get alice@contoso.com --backend graph --auth bearer -o alice.jpg\n"
         ),
         codes = codes
     )
@@ -107,6 +111,8 @@ fn get_after_help() -> String {
             "  # REST form, one JSON record on stdout; then only if it changed\n",
             "  ews-photo get alice@contoso.com --protocol rest --json -o alice.jpg\n",
             "  ews-photo get alice@contoso.com --if-none-match 8e2fe18e -o alice.jpg\n\n",
+            "  # from Microsoft Graph (Exchange Online), with a token for Graph\n",
+            "  ews-photo get alice@contoso.com --backend graph --auth bearer --token-file graph.token -o alice.jpg\n\n",
             "Exit codes: {}."
         ),
         codes.join(", ")
@@ -129,7 +135,9 @@ UserPrincipalName column (or --column NAME), such as PowerShell's Export-Csv wri
 Addresses are de-duplicated; malformed ones are reported and skipped.\n\n\
 Each photo is written atomically as --name in --dir. A manifest, .ews-photo-manifest.json, \
 records each address's file and ETag, so that --sync fetches only what changed. --report \
-writes one row per address (CSV or JSON lines).",
+writes one row per address (CSV or JSON lines).\n\n\
+With --backend graph, the photos of 20 addresses go in one $batch request (--batch), and \
+--sync compares each photo's @odata.mediaEtag before downloading it.",
         after_long_help = concat!(
             "Examples:\n",
             "  # one address a line\n",
@@ -140,6 +148,8 @@ writes one row per address (CSV or JSON lines).",
             "  # from a pipe, every night: only changed photos are downloaded again\n",
             "  ldapsearch -LLL '(mail=*)' mail | sed -n 's/^mail: //p' \\\n",
             "      | ews-photo export - --dir photos/ --sync --prune --name '{local}.{ext}'\n\n",
+            "  # from Microsoft Graph, 20 photos per $batch request (the default)\n",
+            "  ews-photo export users.txt --dir photos/ --backend graph --auth bearer --sync --jobs 8\n\n",
             "Statuses in the report: fetched, unchanged, no-photo, skipped, failed.\n",
             "Exit codes: 0 every address fetched, unchanged, no-photo or skipped; 1 some failed,\n",
             "or the folder or report cannot be created; 2 usage or unreadable list; 4\n",
@@ -234,12 +244,18 @@ pub struct ExportArgs {
     #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
+    /// With --backend graph: photos per $batch request, 1 to 20 (Graph's limit); 1 sends one
+    /// request per photo. EWS always sends one request per photo.
+    #[arg(long, value_name = "N", default_value_t = crate::export::DEFAULT_BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub batch: u32,
+
     /// Write one row per address to FILE: CSV (.csv) or JSON lines (.json, .jsonl, .ndjson).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub report: Option<PathBuf>,
 
     /// Fetch only photos that changed since the last run (If-None-Match with the ETags in
-    /// the folder's manifest): unchanged photos are not downloaded or written again.
+    /// the folder's manifest; with Graph, the photos' @odata.mediaEtag): unchanged photos are
+    /// not downloaded or written again.
     #[arg(long)]
     pub sync: bool,
 
@@ -305,7 +321,8 @@ pub struct GetArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Keep)]
     pub format: OutputFormat,
 
-    /// Send If-None-Match: an unchanged photo is not downloaded again (exit 0, nothing written).
+    /// Send If-None-Match (Graph: compare the photo's @odata.mediaEtag): an unchanged photo is
+    /// not downloaded again (exit 0, nothing written).
     #[arg(long, value_name = "ETAG")]
     pub if_none_match: Option<String>,
 
@@ -344,11 +361,22 @@ impl OutputFormat {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection options")]
 pub struct Connection {
+    /// Where the photos come from: ews (Exchange Web Services, --url) or graph (Microsoft
+    /// Graph, --graph-url; for Exchange Online, where EWS is being retired).
+    #[arg(long, env = "EWS_BACKEND", global = true, value_enum, default_value_t = BackendArg::Ews)]
+    pub backend: BackendArg,
+
     /// The EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx. Without it, Autodiscover
     /// finds it from --user when that is an address, else from the photo's address (export:
-    /// the list's first address), and caches it for a day.
+    /// the list's first address), and caches it for a day. Not used with --backend graph.
     #[arg(long, env = "EWS_URL", global = true, value_name = "URL", value_hint = ValueHint::Url)]
     pub url: Option<String>,
+
+    /// The Microsoft Graph service, for --backend graph; national clouds:
+    /// https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5, DoD),
+    /// https://microsoftgraph.chinacloudapi.cn (21Vianet).
+    #[arg(long, env = "EWS_GRAPH_URL", global = true, value_name = "URL", value_hint = ValueHint::Url, default_value = crate::backend::graph::GLOBAL)]
+    pub graph_url: String,
 
     /// The user: DOMAIN\user, user@domain or user.
     #[arg(short, long, env = "EWS_USER", global = true, value_name = "USER")]
@@ -423,7 +451,8 @@ pub struct Connection {
 
     /// The scope to ask for. Default: https://outlook.office365.com/.default for an app,
     /// …/EWS.AccessAsUser.All offline_access for --device-code; on premises (Hybrid Modern
-    /// Auth) the EWS URL's https://host instead of https://outlook.office365.com.
+    /// Auth) the EWS URL's https://host instead of https://outlook.office365.com; with
+    /// --backend graph, the --graph-url's /.default, or …/ProfilePhoto.Read.All offline_access.
     #[arg(
         long,
         env = "EWS_SCOPE",
@@ -434,7 +463,7 @@ pub struct Connection {
     pub scope: Option<String>,
 
     /// The mailbox EWS requests act as (ExchangeImpersonation and X-AnchorMailbox): needed
-    /// by an app's own token.
+    /// by an app's own token over EWS (not used with --backend graph).
     #[arg(
         long,
         env = "EWS_IMPERSONATE",
@@ -448,11 +477,11 @@ pub struct Connection {
     #[arg(long, global = true, help_heading = "OAuth sign-in (--auth oauth)")]
     pub no_token_cache: bool,
 
-    /// The operation's form: soap (POST) or rest (GET …/s/GetUserPhoto).
+    /// EWS: the operation's form, soap (POST) or rest (GET …/s/GetUserPhoto).
     #[arg(long, env = "EWS_PROTOCOL", global = true, value_enum, default_value_t = ProtocolArg::Soap)]
     pub protocol: ProtocolArg,
 
-    /// RequestServerVersion sent with SOAP requests.
+    /// EWS: the RequestServerVersion sent with SOAP requests.
     #[arg(
         long,
         env = "EWS_SERVER_VERSION",
@@ -533,6 +562,16 @@ pub enum AuthArg {
     /// OAuth 2 sign-in: the tool gets and renews its own tokens (--tenant, --client-id,
     /// and a client secret, a certificate or --device-code).
     Oauth,
+}
+
+/// `--backend` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Exchange Web Services GetUserPhoto, at --url or where Autodiscover finds it (on
+    /// premises; Exchange Online until EWS is retired there).
+    Ews,
+    /// Microsoft Graph, at --graph-url (Exchange Online); OAuth tokens only.
+    Graph,
 }
 
 /// `--protocol` values.

@@ -1,5 +1,6 @@
 //! One photo end to end over a back end: the request, the authentication legs,
-//! redirects on the same server, and retries while the server is busy.
+//! redirects on the same server, and retries while the server is busy; or
+//! several photos at once, in batches, where the back end can batch.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,8 +13,9 @@ use crate::auth::{
     parse_challenges,
 };
 use crate::backend::ews::{Ews, Protocol};
-use crate::backend::{Backend, Next, Outcome, PhotoRequest};
-use crate::error::{Error, ServerError, TransportError};
+use crate::backend::graph::Graph;
+use crate::backend::{Backend, Exchange, Next, Outcome, PhotoRequest};
+use crate::error::{Error, FORBIDDEN_ADVICE, ServerError, TransportError};
 use crate::http::{HttpReply, HttpRequest};
 use crate::retry::{BusyWait, Gate, RetryPolicy};
 use crate::tls::PeerCertificateSlot;
@@ -34,6 +36,13 @@ pub enum Service {
         /// The mailbox every request acts as (`ExchangeImpersonation` and
         /// `X-AnchorMailbox`): what an app's own token needs.
         impersonate: Option<String>,
+    },
+    /// Microsoft Graph.
+    Graph {
+        /// The service's root, e.g. `https://graph.microsoft.com` (or a
+        /// national cloud's: `https://graph.microsoft.us`,
+        /// `https://dod-graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`).
+        url: HttpUrl,
     },
 }
 
@@ -58,6 +67,12 @@ impl Service {
     /// on-premises Exchange (and which is the resource of national clouds'
     /// hosts too, e.g. `https://outlook.office365.us`).
     ///
+    /// Graph: the service's root (its cloud's), with `/.default`, or with
+    /// `ProfilePhoto.Read.All`, the least permission that reads other users'
+    /// photos. Finding a user by an address that is not a UPN needs
+    /// `User.Read.All` too, which is not asked for by default: the look-up's
+    /// refusal says so.
+    ///
     /// ```
     /// use ews_photo::{HttpUrl, Service};
     /// use ews_photo::auth::oauth::TokenKind;
@@ -66,6 +81,9 @@ impl Service {
     /// assert_eq!(online.default_scope(TokenKind::Delegated), "https://outlook.office365.com/EWS.AccessAsUser.All offline_access");
     /// let hma = Service::ews(HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap());
     /// assert_eq!(hma.default_scope(TokenKind::AppOnly), "https://mail.contoso.com/.default");
+    /// let us = Service::Graph { url: HttpUrl::parse("https://graph.microsoft.us").unwrap() };
+    /// assert_eq!(us.default_scope(TokenKind::AppOnly), "https://graph.microsoft.us/.default");
+    /// assert_eq!(us.default_scope(TokenKind::Delegated), "https://graph.microsoft.us/ProfilePhoto.Read.All offline_access");
     /// ```
     pub fn default_scope(&self, kind: TokenKind) -> String {
         match self {
@@ -76,6 +94,17 @@ impl Service {
                     TokenKind::Delegated => scope::delegated(&resource),
                 }
             }
+            Service::Graph { url } => {
+                let graph = Graph::new(url);
+                match kind {
+                    TokenKind::AppOnly => scope::app_only(graph.audience()),
+                    TokenKind::Delegated => format!(
+                        "{}/{} offline_access",
+                        graph.audience(),
+                        crate::backend::graph::DELEGATED_PERMISSION
+                    ),
+                }
+            }
         }
     }
 
@@ -83,7 +112,8 @@ impl Service {
     ///
     /// EWS: an app's own token acts only as a mailbox, through the
     /// `ExchangeImpersonation` SOAP header, which the REST form cannot carry:
-    /// it needs `impersonate` and the SOAP form.
+    /// it needs `impersonate` and the SOAP form. Graph takes both kinds of
+    /// token as they are.
     pub fn check_sign_in(&self, kind: TokenKind) -> Result<(), Error> {
         match self {
             Service::Ews {
@@ -106,13 +136,34 @@ impl Service {
                 }
                 Ok(())
             }
+            Service::Graph { .. } => Ok(()),
+        }
+    }
+
+    /// Microsoft Graph at its global address, `https://graph.microsoft.com`.
+    pub fn graph() -> Service {
+        Service::Graph {
+            url: HttpUrl::parse(crate::backend::graph::GLOBAL).expect("a valid URL"),
         }
     }
 
     /// The URL requests go to (credentials are checked against its scheme).
     pub fn url(&self) -> &HttpUrl {
         match self {
-            Service::Ews { url, .. } => url,
+            Service::Ews { url, .. } | Service::Graph { url } => url,
+        }
+    }
+
+    /// The back end's name, as `--backend` spells it and manifests record it:
+    /// `ews` or `graph`.
+    ///
+    /// ```
+    /// assert_eq!(ews_photo::Service::graph().name(), "graph");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Service::Ews { .. } => "ews",
+            Service::Graph { .. } => "graph",
         }
     }
 
@@ -130,21 +181,23 @@ impl Service {
                 server_version: server_version.clone(),
                 impersonate: impersonate.clone(),
             },
+            Service::Graph { .. } => Service::Graph { url },
         }
     }
 
-    fn backend(&self) -> Result<Box<dyn Backend>, Error> {
+    fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
         match self {
             Service::Ews {
                 url,
                 protocol,
                 server_version,
                 impersonate,
-            } => Ok(Box::new(
+            } => Ok(Arc::new(
                 Ews::new(url.clone(), *protocol, server_version)
                     .map_err(Error::Usage)?
                     .impersonating(impersonate.clone()),
             )),
+            Service::Graph { url } => Ok(Arc::new(Graph::new(url))),
         }
     }
 }
@@ -242,7 +295,8 @@ type WaitObserver = Arc<dyn Fn(&BusyWait) + Send + Sync>;
 /// ```
 pub struct Client {
     config: ClientConfig,
-    backend: Box<dyn Backend>,
+    /// Shared with the session, which asks it what a refusal means.
+    backend: Arc<dyn Backend>,
     transport: Transport,
     session: Session,
     /// The URL was looked up again once already.
@@ -262,6 +316,15 @@ const MAX_AUTH_LEGS: usize = 4;
 impl Client {
     /// Builds a client; checks the settings that need no network.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        if let (
+            Service::Graph { .. },
+            AuthMethod::Basic | AuthMethod::Ntlm | AuthMethod::Kerberos,
+        ) = (&config.service, config.auth)
+        {
+            return Err(Error::Usage(
+                "Microsoft Graph takes OAuth 2 tokens only, not passwords or Kerberos tickets: use --auth oauth (the tool signs in: --tenant, --client-id and a client secret, a certificate or --device-code), or --auth bearer with a token issued for Graph (EWS_TOKEN or --token-file)".into(),
+            ));
+        }
         let backend = config.service.backend()?;
         if let (AuthMethod::OAuth, Some(source)) = (config.auth, &config.credentials.oauth) {
             config.service.check_sign_in(source.kind())?;
@@ -272,7 +335,8 @@ impl Client {
             config.service.url().clone(),
             &transport,
             false,
-        )?;
+        )?
+        .serving(backend.clone());
         Ok(Client {
             config,
             backend,
@@ -303,75 +367,235 @@ impl Client {
 
     /// Fetches one photo, retrying while the server is busy.
     pub fn fetch(&mut self, photo: &PhotoRequest) -> Result<Outcome, Error> {
-        let policy = self.config.retry;
-        let mut retry = 0;
+        self.fetch_many(std::slice::from_ref(photo))
+            .pop()
+            .expect("one result per photo")
+    }
+
+    /// How many photos [`Client::fetch_many`] sends in one request: the back
+    /// end's batch limit (20 for Graph's `$batch`), or 1 (EWS: one request
+    /// per photo).
+    pub fn batch_limit(&self) -> usize {
+        self.backend.batching().map_or(1, |b| b.limit().max(1))
+    }
+
+    /// Fetches several photos, one result per photo in the same order. Where
+    /// the back end can batch, their requests go together, up to
+    /// [`Client::batch_limit`] at a time; a photo whose conversation needs
+    /// another request (a look-up, a smaller size) goes in the next round.
+    /// Busy answers, to one photo or to the batch, are retried as
+    /// [`Client::fetch`] retries them (only what was busy is sent again),
+    /// after the shared gate opens. When the URL stops answering and
+    /// [`ClientConfig::relocate`] finds another, every unfinished photo
+    /// starts again there.
+    pub fn fetch_many(&mut self, photos: &[PhotoRequest]) -> Vec<Result<Outcome, Error>> {
+        let mut items: Vec<Item> = photos
+            .iter()
+            .map(|photo| Item {
+                exchange: self.backend.begin(photo),
+                retries: 0,
+                alone: false,
+                result: None,
+            })
+            .collect();
+        let mut batch_retries = 0;
         loop {
+            let alone = items.iter().position(|i| i.result.is_none() && i.alone);
+            let pending: Vec<usize> = match alone {
+                Some(one) => vec![one],
+                None => (0..items.len())
+                    .filter(|&n| items[n].result.is_none())
+                    .take(self.batch_limit())
+                    .collect(),
+            };
+            if pending.is_empty() {
+                break;
+            }
             self.gate.wait_open();
-            match self.attempt(photo) {
+            if let [one] = pending[..] {
+                let request = items[one].exchange.request().clone();
+                match self.send(request) {
+                    Ok(Sent::Reply(reply)) => self.answer(&mut items[one], &photos[one], &reply),
+                    Ok(Sent::Relocated) => self.start_again(&mut items, photos),
+                    Err(err) => items[one].result = Some(Err(err)),
+                }
+                continue;
+            }
+            match self.send_batch(&items, &pending) {
+                Ok(Some(parts)) => {
+                    batch_retries = 0;
+                    for (n, part) in pending.into_iter().zip(parts) {
+                        match part {
+                            Ok(reply) => self.answer(&mut items[n], &photos[n], &reply),
+                            Err(err) => self.fail(&mut items[n], &photos[n], err),
+                        }
+                    }
+                }
+                Ok(None) => self.start_again(&mut items, photos),
+                // A batch too large to read: its photos go one by one.
+                Err(Error::Transport(TransportError::TooLarge { .. })) => {
+                    for n in pending {
+                        items[n].alone = true;
+                    }
+                }
                 Err(Error::Server(ServerError::Busy {
                     code,
                     message,
                     back_off,
-                })) if retry < policy.retries => {
-                    retry += 1;
-                    let wait = policy.wait(retry, back_off);
-                    // Closed before anyone hears of it, so that whoever reacts
-                    // to the message already sees every worker held.
-                    self.gate.close_until(Instant::now() + wait);
-                    if let Some(observer) = &self.on_wait {
-                        observer(&BusyWait {
-                            reason: message.map(|m| format!("{code}: {m}")).unwrap_or(code),
-                            wait,
-                            retry,
-                            retries: policy.retries,
-                            hinted: back_off.is_some(),
-                        });
+                })) if batch_retries < self.config.retry.retries => {
+                    batch_retries += 1;
+                    self.pause(code, message, back_off, batch_retries);
+                }
+                Err(err) => {
+                    for n in pending {
+                        items[n].result = Some(Err(duplicate(&err)));
                     }
                 }
-                other => return other,
+            }
+        }
+        items
+            .into_iter()
+            .map(|item| item.result.expect("every photo has a result"))
+            .collect()
+    }
+
+    /// Sends the current requests of `pending` as one batch; the answer to
+    /// each, in the order of `pending` (`None`: the URL was found again,
+    /// nothing was answered).
+    fn send_batch(
+        &mut self,
+        items: &[Item],
+        pending: &[usize],
+    ) -> Result<Option<Vec<Result<HttpReply, ServerError>>>, Error> {
+        let batching = self.backend.batching().expect("only a batching back end");
+        let parts: Vec<(String, &HttpRequest)> = pending
+            .iter()
+            .map(|&n| ((n + 1).to_string(), items[n].exchange.request()))
+            .collect();
+        let request = batching.wrap(&parts);
+        let reply = match self.send(request)? {
+            Sent::Reply(reply) => reply,
+            Sent::Relocated => return Ok(None),
+        };
+        let mut answers = self
+            .backend
+            .batching()
+            .expect("only a batching back end")
+            .unwrap(&reply)?;
+        // Parts come back in any order; ids are matched without case (notes §B.6).
+        Ok(Some(
+            pending
+                .iter()
+                .map(|&n| {
+                    let id = (n + 1).to_string();
+                    match answers
+                        .iter()
+                        .position(|(got, _)| got.eq_ignore_ascii_case(&id))
+                    {
+                        Some(at) => answers.swap_remove(at).1,
+                        None => Err(ServerError::Malformed(format!(
+                            "the $batch answer has no response for part {id}"
+                        ))),
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    /// Sends one request (a photo's, or a batch) through the session. When
+    /// the URL stopped answering (no connection, or a 404 web page) and
+    /// another was found, nothing was answered: the caller starts again.
+    fn send(&mut self, request: HttpRequest) -> Result<Sent, Error> {
+        let reply = match self
+            .session
+            .send(&self.transport, request, Redirects::SameOrigin)
+        {
+            Err(Error::Transport(TransportError::Unreachable { url, reason })) => {
+                if self.relocate(&reason)? {
+                    return Ok(Sent::Relocated);
+                }
+                return Err(TransportError::Unreachable { url, reason }.into());
+            }
+            other => other?,
+        };
+        // An EWS server says "no photo" with a 404 too, but never with a
+        // web page: a page means the URL no longer leads to EWS.
+        if reply.status == 404
+            && reply.looks_like_html()
+            && self.relocate("it answered HTTP 404 with a web page, not as EWS")?
+        {
+            return Ok(Sent::Relocated);
+        }
+        Ok(Sent::Reply(reply))
+    }
+
+    /// After a relocation: every photo not yet done starts its conversation
+    /// again with the new URL's back end.
+    fn start_again(&self, items: &mut [Item], photos: &[PhotoRequest]) {
+        for (item, photo) in items.iter_mut().zip(photos) {
+            if item.result.is_none() {
+                item.exchange = self.backend.begin(photo);
             }
         }
     }
 
-    /// One try: the back end's requests with their authentication legs and
-    /// redirects, no retries.
-    fn attempt(&mut self, photo: &PhotoRequest) -> Result<Outcome, Error> {
-        let mut exchange = self.backend.begin(photo);
-        loop {
-            let request = exchange.request().clone();
-            let reply = match self
-                .session
-                .send(&self.transport, request, Redirects::SameOrigin)
-            {
-                Err(Error::Transport(TransportError::Unreachable { url, reason })) => {
-                    if self.relocate(&reason)? {
-                        exchange = self.backend.begin(photo);
-                        continue;
-                    }
-                    return Err(TransportError::Unreachable { url, reason }.into());
-                }
-                other => other?,
-            };
-            // An EWS server says "no photo" with a 404 too, but never with a
-            // web page: a page means the URL no longer leads to EWS.
-            if reply.status == 404
-                && reply.looks_like_html()
-                && self.relocate("it answered HTTP 404 with a web page, not as EWS")?
-            {
-                exchange = self.backend.begin(photo);
-                continue;
+    /// Hands an answer to a photo's exchange: done, another request, or busy
+    /// (then the photo starts again after the wait, alone of its batch).
+    fn answer(&mut self, item: &mut Item, photo: &PhotoRequest, reply: &HttpReply) {
+        match item.exchange.answer(reply) {
+            Next::Again => {}
+            Next::Done(Ok(outcome)) => item.result = Some(Ok(outcome)),
+            Next::Done(Err(err)) => self.fail(item, photo, err),
+        }
+    }
+
+    fn fail(&mut self, item: &mut Item, photo: &PhotoRequest, err: ServerError) {
+        match err {
+            ServerError::Busy {
+                code,
+                message,
+                back_off,
+            } if item.retries < self.config.retry.retries => {
+                item.retries += 1;
+                self.pause(code, message, back_off, item.retries);
+                item.exchange = self.backend.begin(photo);
             }
-            match exchange.answer(&reply) {
-                Next::Done(Err(ServerError::Forbidden { detail })) => {
-                    return Err(match self.session.forbidden_hint() {
-                        Some(hint) => ServerError::AppForbidden { detail, hint },
-                        None => ServerError::Forbidden { detail },
-                    }
-                    .into());
+            // The back end's usual guess gives way to what the credentials
+            // know (an app's token without roles); a reason the server gave,
+            // or Graph's own advice, stays.
+            ServerError::Forbidden { detail, advice } if advice == FORBIDDEN_ADVICE => {
+                item.result = Some(Err(match self.session.forbidden_hint() {
+                    Some(hint) => ServerError::AppForbidden { detail, hint },
+                    None => ServerError::Forbidden { detail, advice },
                 }
-                Next::Done(outcome) => return outcome.map_err(Error::from),
-                Next::Again => continue,
+                .into()));
             }
+            err => item.result = Some(Err(err.into())),
+        }
+    }
+
+    /// Closes the shared gate for the wait the server asked for (or the
+    /// back-off), and says so.
+    fn pause(
+        &self,
+        code: String,
+        message: Option<String>,
+        back_off: Option<std::time::Duration>,
+        retry: u32,
+    ) {
+        let policy = self.config.retry;
+        let wait = policy.wait(retry, back_off);
+        // Closed before anyone hears of it, so that whoever reacts to the
+        // message already sees every worker held.
+        self.gate.close_until(Instant::now() + wait);
+        if let Some(observer) = &self.on_wait {
+            observer(&BusyWait {
+                reason: message.map(|m| format!("{code}: {m}")).unwrap_or(code),
+                wait,
+                retry,
+                retries: policy.retries,
+                hinted: back_off.is_some(),
+            });
         }
     }
 
@@ -399,7 +623,8 @@ impl Client {
             self.config.service.url().clone(),
             &self.transport,
             false,
-        )?;
+        )?
+        .serving(self.backend.clone());
         Ok(true)
     }
 }
@@ -449,6 +674,10 @@ pub(crate) struct Session {
     kerberos: Option<kerberos::Ready>,
     /// Send credentials only after a 401, even with `--auth basic|bearer`.
     on_challenge_only: bool,
+    /// The back end whose server this is: it may read more in a refusal
+    /// than the authentication scheme can (Graph's error code and IDs), and
+    /// says whether `X-AnchorMailbox` means anything to it.
+    backend: Option<Arc<dyn Backend>>,
 }
 
 impl Session {
@@ -470,9 +699,18 @@ impl Session {
             authenticator: None,
             kerberos: None,
             on_challenge_only,
+            backend: None,
         };
         session.authenticator = session.configured_authenticator()?;
         Ok(session)
+    }
+
+    /// The session of `backend`'s server: the back end explains a final 401
+    /// ([`Backend::rejection_hint`]) and decides on `X-AnchorMailbox`
+    /// ([`Backend::routes_by_anchor_mailbox`]).
+    pub(crate) fn serving(mut self, backend: Arc<dyn Backend>) -> Session {
+        self.backend = Some(backend);
+        self
     }
 
     /// True once credentials went with a request.
@@ -499,6 +737,8 @@ impl Session {
         let mut offered: Vec<Challenge> = Vec::new();
         let mut redirects = 0;
         let mut legs = 0;
+        // What the back end reads in the last 401, beyond its challenge.
+        let mut rejection: Option<String> = None;
         loop {
             request.authorization = match self.authenticator.as_mut() {
                 Some(auth) => match auth.authorization(challenge.as_ref()) {
@@ -506,13 +746,17 @@ impl Session {
                     Ok(Step::NoHeader) => None,
                     Ok(Step::Failed) => {
                         let scheme = auth.scheme();
-                        return Err(self.rejected(scheme, offered, &challenge));
+                        return Err(self.rejected(scheme, offered, &challenge, rejection));
                     }
                     Err(error) => return Err(self.auth_error(error, offered)),
                 },
                 None => None,
             };
             if let Some(anchor) = self.authenticator.as_ref().and_then(|a| a.anchor_mailbox())
+                && self
+                    .backend
+                    .as_ref()
+                    .is_none_or(|b| b.routes_by_anchor_mailbox())
                 && !request
                     .headers
                     .iter()
@@ -525,6 +769,10 @@ impl Session {
                 401 => {
                     legs += 1;
                     offered = parse_challenges(reply.headers_all("www-authenticate"));
+                    rejection = self
+                        .backend
+                        .as_ref()
+                        .and_then(|backend| backend.rejection_hint(&reply));
                     if legs > MAX_AUTH_LEGS {
                         return Err(ServerError::Unauthorized {
                             status: 401,
@@ -584,18 +832,22 @@ impl Session {
         }
     }
 
-    /// The 401 after our credentials: say which scheme failed and what to check.
+    /// The 401 after our credentials: say which scheme failed and what to
+    /// check (the back end's reading of the answer, when it has one).
     fn rejected(
         &self,
         scheme: &str,
         offered: Vec<Challenge>,
         challenge: &Option<Challenge>,
+        rejection: Option<String>,
     ) -> Error {
         let hint = if !offered.iter().any(|c| c.is(scheme)) {
             format!(
                 "the server does not accept {scheme}; {}",
                 auth::suggestion(&offered, false, false)
             )
+        } else if let Some(hint) = rejection {
+            hint
         } else {
             self.authenticator
                 .as_ref()
@@ -886,6 +1138,38 @@ impl Session {
     }
 }
 
+/// One photo of [`Client::fetch_many`].
+struct Item {
+    exchange: Box<dyn Exchange>,
+    /// Busy retries so far.
+    retries: u32,
+    /// Sent on its own: its batch's answer was too large to read.
+    alone: bool,
+    result: Option<Result<Outcome, Error>>,
+}
+
+/// What became of a request [`Client::send`] sent.
+enum Sent {
+    /// The server's answer.
+    Reply(HttpReply),
+    /// The URL stopped answering and another was found: start again there.
+    Relocated,
+}
+
+/// The same failure again, for every photo of a batch that it ended. Only
+/// the kinds that sending a request can give are copied exactly.
+fn duplicate(err: &Error) -> Error {
+    match err {
+        Error::Server(e) => Error::Server(e.clone()),
+        Error::Transport(e) => Error::Transport(e.clone()),
+        Error::Usage(message) => Error::Usage(message.clone()),
+        Error::Authentication(message) => Error::Authentication(message.clone()),
+        // A failed sign-in stops an export: each photo must say so again.
+        Error::SignIn(e) => Error::SignIn(e.clone()),
+        other => Error::local("fetch the photos of a batch", other),
+    }
+}
+
 /// The challenge for `scheme` from a 401, or a bare one when the server no
 /// longer offers it (the authenticator then gives up).
 fn scheme_challenge(offered: &[Challenge], scheme: &str) -> Challenge {
@@ -969,6 +1253,54 @@ mod tests {
         assert!(same_origin_redirect(&from, &redirect("/x"), MAX_REDIRECTS + 1).is_err());
     }
 
+    /// Whoever hears of a pause must already find the gate closed (the
+    /// export engine tells every worker from that message): on each path that
+    /// pauses, a photo's own busy answer, a busy part of a batch, and a busy
+    /// batch. The observer looks at the gate it is told about; no timing.
+    #[test]
+    fn the_gate_is_closed_before_a_pause_is_announced() {
+        fn watched(config: ClientConfig) -> (Client, Arc<std::sync::Mutex<Vec<bool>>>) {
+            let gate = Arc::new(Gate::default());
+            let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (watch, record) = (gate.clone(), seen.clone());
+            let client = Client::new(config)
+                .unwrap()
+                .with_gate(gate)
+                .on_wait(move |_| record.lock().unwrap().push(watch.closed_until().is_some()));
+            (client, seen)
+        }
+        let photo = |email: &str| PhotoRequest {
+            email: email.into(),
+            size: crate::PhotoSize::Hr96,
+            if_none_match: None,
+        };
+
+        let ews = ews_standin::StandIn::start(ews_standin::Options {
+            backoff_ms: 1,
+            ..ews_standin::Options::default()
+        })
+        .unwrap();
+        let url = HttpUrl::parse(&ews.url()).unwrap();
+        let (mut client, seen) = watched(ClientConfig::new(Service::ews(url)));
+        assert!(client.fetch(&photo("busyfault-1@contoso.com")).is_ok());
+        assert_eq!(*seen.lock().unwrap(), [true]);
+
+        let graph = ews_standin::GraphStandIn::start(ews_standin::GraphOptions {
+            retry_after_secs: 0,
+            ..ews_standin::GraphOptions::default()
+        })
+        .unwrap();
+        let url = HttpUrl::parse(&graph.url()).unwrap();
+        let (mut client, seen) = watched(ClientConfig::new(Service::Graph { url }));
+        assert_eq!(client.batch_limit(), 20);
+        graph.throttle_batches(1);
+        let results =
+            client.fetch_many(&[photo("throttle-1@contoso.com"), photo("bob@contoso.com")]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        // The whole batch, then its throttled part.
+        assert_eq!(*seen.lock().unwrap(), [true, true]);
+    }
+
     #[test]
     fn an_apps_token_needs_impersonation_and_soap() {
         let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
@@ -991,6 +1323,35 @@ mod tests {
             .check_sign_in(TokenKind::AppOnly)
             .unwrap_err();
         assert!(err.to_string().contains("--protocol soap"), "{err}");
+    }
+
+    /// Every failure that sending a batch can end in fails each of its photos
+    /// with the same kind, so the same exit code and the same verdict on the
+    /// run (a refused or failed sign-in stops an export).
+    #[test]
+    fn a_failed_batch_fails_each_photo_with_the_same_kind() {
+        use crate::auth::oauth::OAuthError;
+        let failures = [
+            Error::Usage("--auth".into()),
+            Error::Authentication("no ticket".into()),
+            Error::SignIn(OAuthError::DeviceFlowEnded("declined".into())),
+            Error::SignIn(OAuthError::Unreachable("login".into())),
+            Error::Server(ServerError::Redirect("elsewhere".into())),
+            Error::Transport(TransportError::Unreachable {
+                url: "http://127.0.0.1:1".into(),
+                reason: "refused".into(),
+            }),
+        ];
+        for failure in failures {
+            let copy = duplicate(&failure);
+            assert_eq!(
+                std::mem::discriminant(&copy),
+                std::mem::discriminant(&failure),
+                "{failure}"
+            );
+            assert_eq!(copy.exit(), failure.exit(), "{failure}");
+            assert_eq!(copy.to_string(), failure.to_string());
+        }
     }
 
     #[test]

@@ -249,7 +249,9 @@ fn sign_in_exit(error: &OAuthError) -> Exit {
 }
 
 /// The server answered something other than a photo.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so that one answer to a batch of requests can fail each of them.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ServerError {
     /// 401: credentials missing, wrong, or of a scheme the server does not take.
     #[error("{}", unauthorized_message(*status, offered, tried.as_deref(), hint))]
@@ -265,12 +267,14 @@ pub enum ServerError {
     },
 
     /// 403 or an access-denied response code.
-    #[error(
-        "access denied ({detail}): the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)"
-    )]
+    #[error("access denied ({detail}): {advice}")]
     Forbidden {
         /// The status or response code and message.
         detail: String,
+        /// What is probably missing, and who can grant it, as the back end
+        /// reads the refusal (EWS: the right to the mailbox, EWSEnabled, an
+        /// application access policy; Graph: the permission and its consent).
+        advice: String,
     },
 
     /// 403 or access denied to an app's own token, with what the token says
@@ -354,6 +358,9 @@ pub enum ServerError {
     },
 }
 
+/// What a refusal from EWS usually means.
+pub(crate) const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
+
 fn unauthorized_message(
     status: u16,
     offered: &[Challenge],
@@ -394,7 +401,7 @@ impl ServerError {
 }
 
 /// The connection failed, or the answer broke a transport limit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TransportError {
     /// DNS, connect, TLS handshake, timeout, reset.
     #[error("could not reach {url}: {reason}")]

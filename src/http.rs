@@ -125,6 +125,20 @@ impl HttpReply {
             .filter(|e| !e.is_empty())
     }
 
+    /// `Retry-After` in seconds (`Retry-After: 120`). HTTP-dates are not sent
+    /// by Exchange or Graph, and are ignored.
+    ///
+    /// ```
+    /// use ews_photo::HttpReply;
+    /// let reply = HttpReply { status: 429, headers: vec![("retry-after".into(), " 7 ".into())], body: vec![] };
+    /// assert_eq!(reply.retry_after(), Some(std::time::Duration::from_secs(7)));
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs)
+    }
+
     /// "an empty body", "a text/html body of 120 bytes": for messages.
     pub fn describe_body(&self) -> String {
         if self.body.is_empty() {

@@ -1,6 +1,6 @@
 //! `ews_photo` fetches user photos from Microsoft Exchange through the EWS
-//! GetUserPhoto operation, in its SOAP or REST form, one at a time
-//! ([`Client`]) or in bulk ([`export::run`]).
+//! GetUserPhoto operation, in its SOAP or REST form, or from Microsoft Graph
+//! ([`Service`]), one at a time ([`Client`]) or in bulk ([`export::run`]).
 //!
 //! ```no_run
 //! use ews_photo::{Client, ClientConfig, HttpUrl, Outcome, PhotoRequest, PhotoSize, Service};
@@ -35,7 +35,8 @@
 //! auth        credentials; Basic/Bearer, NTLM and Kerberos (connection-bound), OAuth
 //!             sign-in (the shared token source, its cache and renewal); challenge parsing
 //! transport, tls   ureq agent with one connection, TLS recording the peer certificate
-//! backend     pure protocol: EWS SOAP and REST requests and the answers' meaning
+//! backend     pure protocol: EWS SOAP and REST, Graph (and its $batch): requests
+//!             and the answers' meaning
 //! photo, output, record, http, url, error, secret, size, human   shared data and leaves
 //! ```
 

@@ -17,7 +17,7 @@ use crate::auth::oauth::{
 use crate::auth::{AuthMethod, Credentials, PasswordPrompt, PasswordSource};
 use crate::autodiscover::Attempt;
 use crate::backend::ews::Protocol;
-use crate::cli::{AuthArg, Connection, ProtocolArg};
+use crate::cli::{AuthArg, BackendArg, Connection, ProtocolArg};
 use crate::client::{ClientConfig, Service};
 use crate::discover::{self, Cache, Lookup};
 use crate::error::Error;
@@ -36,7 +36,7 @@ pub enum DiscoverFrom<'a> {
 
 /// Builds the client configuration. `stdin_is_data` when the address list
 /// comes from stdin (then the password cannot). Without `--url`, the EWS URL
-/// comes from the cache or Autodiscover.
+/// comes from the cache or Autodiscover; `--backend graph` needs neither.
 pub fn client_config(
     connection: &Connection,
     verbosity: u8,
@@ -44,8 +44,26 @@ pub fn client_config(
     console: Console,
     discover_from: DiscoverFrom,
 ) -> Result<ClientConfig, Error> {
-    let given = given_url(connection.url.as_deref())?;
+    // The URLs are checked before any password is read. Graph has one
+    // address per cloud: no EWS URL, so no Autodiscover, and --url is unused.
+    let graph = match connection.backend {
+        BackendArg::Graph => Some(graph_url(&connection.graph_url)?),
+        BackendArg::Ews => None,
+    };
+    let given = match graph {
+        Some(_) => None,
+        None => given_url(connection.url.as_deref())?,
+    };
     let credentials = credentials(connection, stdin_is_data)?;
+    // EWS's alone: Graph reads any user's photo without acting as anyone.
+    let impersonate = match connection.impersonate.as_deref().map(str::trim) {
+        Some(mailbox) if !mailbox.is_empty() && graph.is_none() => Some(
+            validate_email(mailbox)
+                .map_err(|e| Error::Usage(format!("--impersonate: {e}")))?
+                .to_string(),
+        ),
+        _ => None,
+    };
     if connection.insecure {
         // Loud on purpose, even with -q: this disables the protection TLS gives.
         console.alarm(
@@ -53,9 +71,10 @@ pub fn client_config(
         );
     }
     let transport = transport_options(connection, verbosity);
-    let (url, relocate) = match given {
-        Some(url) => (url, None),
-        None => {
+    let (service, relocate) = match (graph, given) {
+        (Some(url), _) => (Service::Graph { url }, None),
+        (None, Some(url)) => (ews_service(connection, url, impersonate), None),
+        (None, None) => {
             let email = match connection.user.as_deref().map(validate_email) {
                 Some(Ok(user)) => user.to_string(),
                 _ => match discover_from {
@@ -76,25 +95,8 @@ pub fn client_config(
                     console.warn(message)
                 })
             });
-            (url, relocate)
+            (ews_service(connection, url, impersonate), relocate)
         }
-    };
-    let impersonate = match connection.impersonate.as_deref().map(str::trim) {
-        Some(mailbox) if !mailbox.is_empty() => Some(
-            validate_email(mailbox)
-                .map_err(|e| Error::Usage(format!("--impersonate: {e}")))?
-                .to_string(),
-        ),
-        _ => None,
-    };
-    let service = Service::Ews {
-        url,
-        protocol: match connection.protocol {
-            ProtocolArg::Soap => Protocol::Soap,
-            ProtocolArg::Rest => Protocol::Rest,
-        },
-        server_version: connection.server_version.clone(),
-        impersonate,
     };
     let auth = auth_method(connection.auth);
     let retry = RetryPolicy {
@@ -118,6 +120,20 @@ pub fn client_config(
         transport,
         relocate,
     })
+}
+
+/// EWS at `url`, in the form `--protocol` and `--server-version` say, acting
+/// as `impersonate` when given.
+fn ews_service(connection: &Connection, url: HttpUrl, impersonate: Option<String>) -> Service {
+    Service::Ews {
+        url,
+        protocol: match connection.protocol {
+            ProtocolArg::Soap => Protocol::Soap,
+            ProtocolArg::Rest => Protocol::Rest,
+        },
+        server_version: connection.server_version.clone(),
+        impersonate,
+    }
 }
 
 /// The user's credentials from their sources.
@@ -410,6 +426,15 @@ fn given_url(given: Option<&str>) -> Result<Option<HttpUrl>, Error> {
     HttpUrl::parse(given)
         .map(Some)
         .map_err(|e| Error::Usage(format!("invalid URL: {e} (e.g. {EWS_URL_EXAMPLE})")))
+}
+
+fn graph_url(given: &str) -> Result<HttpUrl, Error> {
+    HttpUrl::parse(given).map_err(|e| {
+        Error::Usage(format!(
+            "invalid --graph-url: {e} (e.g. {}, or a national cloud's: https://graph.microsoft.us)",
+            crate::backend::graph::GLOBAL
+        ))
+    })
 }
 
 fn password_source(connection: &Connection, stdin_is_data: bool) -> Result<PasswordSource, Error> {

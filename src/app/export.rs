@@ -72,6 +72,7 @@ pub fn run(
         sync: args.sync,
         prune: args.prune,
         skip_existing: args.skip_existing,
+        batch: args.batch as usize,
     };
     let show = match args.progress {
         ProgressArg::Never => false,

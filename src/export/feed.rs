@@ -26,6 +26,8 @@ pub(super) struct AddressFeed {
     /// `None` once the list is exhausted or broken.
     entries: Option<Entries>,
     seen: HashSet<u128>,
+    /// Said once that the manifest is another back end's.
+    told_other_backend: bool,
 }
 
 impl AddressFeed {
@@ -33,7 +35,26 @@ impl AddressFeed {
         AddressFeed {
             entries: Some(entries),
             seen: HashSet::new(),
+            told_other_backend: false,
         }
+    }
+
+    /// Up to `n` addresses to fetch; fewer at the end of the list (or when
+    /// the collector is gone).
+    pub fn next_jobs(
+        &mut self,
+        n: usize,
+        state: &RunState,
+        settings: &RunSettings,
+        tx: &SyncSender<WorkerReport>,
+    ) -> Vec<Job> {
+        let mut jobs = Vec::with_capacity(n);
+        while jobs.len() < n
+            && let Some(job) = self.next_job(state, settings, tx)
+        {
+            jobs.push(job);
+        }
+        jobs
     }
 
     /// The next address to fetch; `None` at the end of the list (or when the
@@ -99,6 +120,19 @@ impl AddressFeed {
                 }
             }
             let previous = previous.filter(|_| settings.sync);
+            if let Some(entry) = &previous
+                && entry.backend() != settings.backend
+                && !self.told_other_backend
+            {
+                self.told_other_backend = true;
+                let _ = tx.send(WorkerReport::Warning(format!(
+                    "the manifest in {} was written by the {} back end, whose ETags mean nothing to {}: those photos are downloaded and written again, once (the manifest then records them for {})",
+                    settings.dir.display(),
+                    entry.backend(),
+                    settings.backend,
+                    settings.backend
+                )));
+            }
             let if_none_match = previous
                 .as_ref()
                 .filter(|entry| settings.still_fits(&email, entry))

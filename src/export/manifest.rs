@@ -27,9 +27,14 @@ pub struct Entry {
     /// version 0.1, which only ever used what `--name` said at the time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The server's ETag for that photo.
+    /// The server's ETag for that photo (Graph: its `@odata.mediaEtag`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// The back end that wrote the entry, as `--backend` names it; absent
+    /// means `ews` (the only one before Graph). An ETag means something only
+    /// to the back end that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     /// When it was fetched (UTC, RFC 3339).
     pub fetched: String,
 }
@@ -68,6 +73,13 @@ fn compact_entries<'de, D: Deserializer<'de>>(
         }
     }
     deserializer.deserialize_map(Entries)
+}
+
+impl Entry {
+    /// The back end that wrote it: `ews` when the entry does not say.
+    pub fn backend(&self) -> &str {
+        self.backend.as_deref().unwrap_or("ews")
+    }
 }
 
 impl Manifest {
@@ -207,6 +219,7 @@ mod tests {
             size: "HR96x96".into(),
             name: Some("{email}.{ext}".into()),
             etag: Some("abc".into()),
+            backend: Some("graph".into()),
             fetched: now_rfc3339(),
         });
         m.save(dir.path()).unwrap();

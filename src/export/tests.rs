@@ -20,6 +20,8 @@ fn settings(dir: &Path, name: &str) -> RunSettings {
         prune: true,
         skip_existing: false,
         default_ext: "jpg",
+        backend: "ews",
+        batch: 1,
     }
 }
 
@@ -41,6 +43,7 @@ fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
         size: "HR96x96".into(),
         name: name.map(str::to_string),
         etag: Some("e1".into()),
+        backend: None,
         fetched: "2026-12-01T00:00:00Z".into(),
     }
 }
@@ -139,6 +142,14 @@ fn an_entry_still_fits_only_for_the_same_size_format_and_name() {
     png.format = Some(Format::Png);
     assert!(!png.still_fits("Alice@contoso.com", &e));
     assert!(!settings(dir.path(), "{local}.{ext}").still_fits("Alice@contoso.com", &e));
+    // Another back end's ETag is not sent: an entry without one is EWS's.
+    let mut graph = settings(dir.path(), DEFAULT_TEMPLATE);
+    graph.backend = "graph";
+    assert!(!graph.still_fits("Alice@contoso.com", &e));
+    let mut by_graph = e.clone();
+    by_graph.backend = Some("graph".into());
+    assert!(graph.still_fits("Alice@contoso.com", &by_graph));
+    assert!(!plain.still_fits("Alice@contoso.com", &by_graph));
 }
 
 #[test]

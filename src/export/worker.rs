@@ -1,5 +1,6 @@
-//! One worker: takes addresses from the feed, fetches, writes, and sends what
-//! happened to the collector.
+//! One worker: takes addresses from the feed (several at once when its
+//! client can batch their requests), fetches, writes, and sends what happened
+//! to the collector.
 
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
@@ -27,36 +28,45 @@ pub(super) fn work(
         state.wait_warmed();
     }
     let mut first = index == 0;
-    loop {
+    'run: loop {
         if state.stopping() {
             break;
         }
-        let next = feed
+        // The run's first request carries one photo: the other workers wait
+        // for it, and it tells soonest whether the credentials work.
+        let take = if first { 1 } else { settings.batch };
+        let jobs = feed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .next_job(state, settings, tx);
-        let Some(job) = next else {
-            break;
-        };
-        if state.stopping() {
+            .next_jobs(take, state, settings, tx);
+        if jobs.is_empty() || state.stopping() {
             break;
         }
-        let finished = fetch_one(&mut client, &job, state, settings, tx);
-        if finished.as_ref().is_some_and(|f| f.fatal.is_some()) {
-            // Before anyone is woken: the waiting workers must see the stop.
-            state.abort.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        if first {
-            first = false;
-            if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
-                state.set_warmed();
+        let requests: Vec<PhotoRequest> = jobs.iter().map(|job| request(job, settings)).collect();
+        let results = client.fetch_many(&requests);
+        let mut stop = false;
+        for (job, result) in jobs.iter().zip(results) {
+            let finished = write_one(job, result, state, settings, tx);
+            if finished.as_ref().is_some_and(|f| f.fatal.is_some()) {
+                // Before anyone is woken: the waiting workers must see the stop.
+                state.abort.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if first {
+                first = false;
+                if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
+                    state.set_warmed();
+                }
+            }
+            // Interrupted before writing: the rest is left for the next run.
+            let Some(finished) = finished else {
+                break 'run;
+            };
+            stop |= finished.fatal.is_some();
+            if tx.send(WorkerReport::Finished(Box::new(finished))).is_err() {
+                break 'run;
             }
         }
-        let Some(finished) = finished else {
-            break;
-        };
-        let stop = finished.fatal.is_some();
-        if tx.send(WorkerReport::Finished(Box::new(finished))).is_err() || stop {
+        if stop {
             break;
         }
     }
@@ -71,20 +81,23 @@ fn record(job: &Job, status: Status) -> Record {
     record
 }
 
-/// Fetches and writes one photo. `None` when interrupted before writing (the
-/// address is left for the next run).
-fn fetch_one(
-    client: &mut Client,
+fn request(job: &Job, settings: &RunSettings) -> PhotoRequest {
+    PhotoRequest {
+        email: job.email.clone(),
+        size: settings.size,
+        if_none_match: job.if_none_match.clone(),
+    }
+}
+
+/// Writes one photo that was fetched (or says what else happened). `None`
+/// when interrupted before writing (the address is left for the next run).
+fn write_one(
     job: &Job,
+    fetched: Result<Outcome, Error>,
     state: &RunState,
     settings: &RunSettings,
     tx: &SyncSender<WorkerReport>,
 ) -> Option<Finished> {
-    let request = PhotoRequest {
-        email: job.email.clone(),
-        size: settings.size,
-        if_none_match: job.if_none_match.clone(),
-    };
     let failed = |err: Error| {
         let mut record = Record::failed(job.email.clone(), &err);
         record.line = Some(job.line);
@@ -95,7 +108,7 @@ fn fetch_one(
             fatal: (err.exit() == Exit::Auth || matches!(err, Error::SignIn(_))).then_some(err),
         }
     };
-    let raw = match client.fetch(&request) {
+    let raw = match fetched {
         Ok(Outcome::Photo(raw)) => raw,
         Ok(Outcome::Unchanged { etag, expires }) => {
             let previous = job.previous.as_ref();
@@ -160,6 +173,8 @@ fn fetch_one(
         size: settings.size.code().to_string(),
         name: Some(settings.template.text().to_string()),
         etag: raw.etag,
+        // Absent means EWS, as in every manifest written before Graph.
+        backend: (settings.backend != "ews").then(|| settings.backend.to_string()),
         fetched: manifest::now_rfc3339(),
     });
     Some(Finished {

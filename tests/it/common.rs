@@ -7,13 +7,16 @@ use std::path::{Path, PathBuf};
 pub use assert_cmd::Command;
 pub use assert_cmd::assert::Assert;
 pub use assert_cmd::prelude::OutputAssertExt;
-pub use ews_standin::{Auth, Options, StandIn};
+pub use ews_standin::graph::{Op, OpKind};
+pub use ews_standin::{Auth, GraphOptions, GraphStandIn, Options, StandIn};
 pub use predicates::prelude::PredicateBooleanExt;
 pub use predicates::str::{contains, is_empty};
 
 /// Environment variables that would change the tool's behaviour on a developer's machine.
-const SCRUBBED: [&str; 29] = [
+const SCRUBBED: [&str; 31] = [
     "EWS_URL",
+    "EWS_BACKEND",
+    "EWS_GRAPH_URL",
     "EWS_TENANT",
     "EWS_CLIENT_ID",
     "EWS_CLIENT_SECRET",
@@ -98,6 +101,66 @@ impl Setup {
     /// File names in the scratch folder, sorted (hidden ones included).
     pub fn files(&self) -> Vec<String> {
         files_in(self.dir.path())
+    }
+}
+
+/// The token the Graph stand-in of [`GraphSetup`] wants.
+pub const GRAPH_TOKEN: &str = "graph-tok-5f0c1d8e77a2";
+
+/// A Graph stand-in that wants [`GRAPH_TOKEN`], and a scratch folder.
+pub struct GraphSetup {
+    pub server: GraphStandIn,
+    pub dir: tempfile::TempDir,
+}
+
+impl GraphSetup {
+    pub fn new() -> GraphSetup {
+        GraphSetup::with(GraphOptions::default())
+    }
+
+    /// With `options`, the token set to [`GRAPH_TOKEN`].
+    pub fn with(options: GraphOptions) -> GraphSetup {
+        GraphSetup {
+            server: GraphStandIn::start(GraphOptions {
+                token: Some(GRAPH_TOKEN.into()),
+                ..options
+            })
+            .expect("Graph stand-in starts"),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// `ews-photo` against the stand-in (`--backend graph`, its URL, the
+    /// token as EWS_TOKEN, `--auth bearer`, plain http allowed), in the
+    /// scratch folder, with the arguments of `line` split at spaces.
+    pub fn ews_photo(&self, line: &str) -> Command {
+        let mut cmd = tool();
+        cmd.env("EWS_BACKEND", "graph")
+            .env("EWS_GRAPH_URL", self.server.url())
+            .env("EWS_TOKEN", GRAPH_TOKEN)
+            .env("EWS_AUTH", "bearer")
+            .current_dir(self.dir.path())
+            .args(line.split_whitespace())
+            .arg("--allow-insecure-auth");
+        cmd
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// File names in the scratch folder, sorted (hidden ones included).
+    pub fn files(&self) -> Vec<String> {
+        files_in(self.dir.path())
+    }
+
+    /// The operations on one user (by UPN, or the address looked up).
+    pub fn ops_for(&self, user: &str) -> Vec<Op> {
+        self.server
+            .ops()
+            .into_iter()
+            .filter(|op| op.user.eq_ignore_ascii_case(user))
+            .collect()
     }
 }
 

@@ -22,6 +22,9 @@ mod export;
 mod generated;
 /// `ews-photo get`: every answer shape, authentication, output, exit codes.
 mod get;
+/// `--backend graph` against the Graph stand-in: sizes, addresses, every
+/// answer shape, `$batch`, `--sync`, secrets at `-vv`.
+mod graph;
 /// Every `sh` recipe of docs/guide.md runs.
 mod guide;
 /// A hostile server (TLS included): a clear error, no panic, no file.

@@ -6,12 +6,10 @@
 pub mod rest;
 pub mod soap;
 
-use std::time::Duration;
-
 use crate::HttpUrl;
 use crate::auth::challenge::parse_challenges;
 use crate::backend::{Backend, BodyLog, Exchange, Next, Outcome, PhotoRequest, RawPhoto};
-use crate::error::ServerError;
+use crate::error::{FORBIDDEN_ADVICE, ServerError};
 use crate::http::{HttpReply, HttpRequest, quote_etag};
 use soap::{EwsError, Reply};
 
@@ -105,6 +103,10 @@ impl Backend for Ews {
     fn body_log(&self) -> BodyLog {
         soap::abbreviate_for_log
     }
+
+    fn routes_by_anchor_mailbox(&self) -> bool {
+        true
+    }
 }
 
 /// One request, one answer.
@@ -155,15 +157,13 @@ pub fn interpret(
             tried: None,
             hint: "check the credentials and --auth".into(),
         }),
-        403 => Err(ServerError::Forbidden {
-            detail: "HTTP 403 Forbidden".into(),
-        }),
+        403 => Err(forbidden(reply)),
         // No photo, whatever the body says (Exchange sends a success body with it).
         404 => Ok(Outcome::NoPhoto { detail: None }),
         503 | 429 => Err(ServerError::Busy {
             code: format!("HTTP {}", reply.status),
             message: None,
-            back_off: retry_after(reply),
+            back_off: reply.retry_after(),
         }),
         300..=399 if reply.status != 304 => Err(ServerError::Redirect(format!(
             "the server redirected (HTTP {}) to {}; pass the final EWS URL with --url",
@@ -313,6 +313,7 @@ fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> 
                 Some(m) => format!("{code}: {m}"),
                 None => code,
             },
+            advice: FORBIDDEN_ADVICE.into(),
         }),
         "ErrorNonExistentMailbox" | "ErrorMailboxNotFound" | "ErrorRecipientNotFound" => {
             Ok(Outcome::NoPhoto {
@@ -324,6 +325,37 @@ fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> 
             code,
         }),
         _ => Err(ServerError::Refused { code, message }),
+    }
+}
+
+/// A 403. Exchange Online names the reason in `X-EWS-Policy-Reason` when it
+/// refuses EWS itself for this app or user (protocol notes §C): "EWS is
+/// disabled for this user or tenant" or "EWS is blocked by policy for this
+/// user or tenant". A bare 403 does not say so, and gets the usual advice.
+fn forbidden(reply: &HttpReply) -> ServerError {
+    let Some(reason) = reply
+        .header("x-ews-policy-reason")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return ServerError::Forbidden {
+            detail: "HTTP 403 Forbidden".into(),
+            advice: FORBIDDEN_ADVICE.into(),
+        };
+    };
+    let lower = reason.to_ascii_lowercase();
+    let which = if lower.contains("disabled") {
+        "EWS is switched off for this mailbox or the whole organisation (EWSEnabled is False: Set-OrganizationConfig -EWSEnabled, Set-CASMailbox -EWSEnabled)"
+    } else if lower.contains("blocked") {
+        "EWS is blocked by policy for this application (its application ID is not in EwsAllowedAppIDs: Set-OrganizationConfig -EwsAllowedAppIDs) or for this client (EwsBlockList, EwsAllowList)"
+    } else {
+        "Exchange Online refuses EWS for this application or user"
+    };
+    ServerError::Forbidden {
+        detail: format!("HTTP 403, X-EWS-Policy-Reason: {reason}"),
+        advice: format!(
+            "{which}; a change by an administrator takes up to 24 hours to apply (Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy shows the policy). Exchange Online switches EWS off for good on 1 April 2027: fetch the photos from Microsoft Graph instead, with --backend graph"
+        ),
     }
 }
 
@@ -356,17 +388,10 @@ fn advice_for(code: &str, impersonated: Option<&str>) -> String {
     }
 }
 
-/// `Retry-After: 120` (seconds); HTTP-dates are rare from IIS and ignored.
-fn retry_after(reply: &HttpReply) -> Option<Duration> {
-    reply
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> HttpReply {
         HttpReply {
@@ -503,6 +528,30 @@ mod tests {
         assert_eq!(offered.len(), 3);
         assert!(err.to_string().contains("Negotiate, NTLM, Basic"), "{err}");
         assert_eq!(err.exit().code(), 4);
+    }
+
+    #[test]
+    fn ews_policy_refusals_say_which_and_point_to_graph() {
+        for (reason, which) in [
+            (
+                "EWS is disabled for this user or tenant",
+                "EWSEnabled is False",
+            ),
+            (
+                "EWS is blocked by policy for this user or tenant",
+                "EwsAllowedAppIDs",
+            ),
+        ] {
+            let r = reply(403, &[("x-ews-policy-reason", reason)], "");
+            let err = interpret(Protocol::Soap, "u@contoso.com", &r).unwrap_err();
+            let text = err.to_string();
+            assert_eq!(err.exit().code(), 4);
+            for part in [reason, which, "24 hours", "--backend graph"] {
+                assert!(text.contains(part), "{part}: {text}");
+            }
+        }
+        let bare = interpret(Protocol::Rest, "u@contoso.com", &reply(403, &[], "")).unwrap_err();
+        assert!(!bare.to_string().contains("--backend graph"), "{bare}");
     }
 
     #[test]

@@ -79,12 +79,16 @@ enum Scenario {
     GzipBomb,
     Doctype,
     Deep,
+    EwsDisabled,
+    EwsBlocked,
     Slow(u64),
 }
 
 /// Prefixes, longest first so that `nophotoempty` wins over `nophoto`.
-const PREFIXES: [(&str, Scenario); 25] = [
+const PREFIXES: [(&str, Scenario); 27] = [
     ("nophotoempty", Scenario::NoPhotoEmpty),
+    ("ewsdisabled", Scenario::EwsDisabled),
+    ("ewsblocked", Scenario::EwsBlocked),
     ("shortbody", Scenario::ShortBody),
     ("gzipbomb", Scenario::GzipBomb),
     ("doctype", Scenario::Doctype),
@@ -411,6 +415,14 @@ impl Ews {
                     )
                 };
                 return Action::Reply(Reply::new(200).xml(soap::error(text, code, None)));
+            }
+            Scenario::EwsDisabled | Scenario::EwsBlocked => {
+                let reason = if scenario == Scenario::EwsDisabled {
+                    "EWS is disabled for this user or tenant"
+                } else {
+                    "EWS is blocked by policy for this user or tenant"
+                };
+                return Action::Reply(Reply::new(403).header("X-EWS-Policy-Reason", reason));
             }
             Scenario::Endless => {
                 let ct = if soap {

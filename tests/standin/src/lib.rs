@@ -61,6 +61,8 @@
 //! | `gzipbomb` | 200 `Content-Encoding: gzip`, 1 GiB of zeros in ~1 MiB | same, as `image/jpeg` |
 //! | `doctype` | 200 with a DOCTYPE and the "billion laughs" entities | same |
 //! | `deep` | 200 with 200,000 nested elements in the body | same |
+//! | `ewsdisabled` | 403 empty, `X-EWS-Policy-Reason: EWS is disabled for this user or tenant` (Exchange Online) | same |
+//! | `ewsblocked` | 403 empty, `X-EWS-Policy-Reason: EWS is blocked by policy for this user or tenant` | same |
 //! | `slow-MS` | the default answer after MS milliseconds (`slow-3500`) | same |
 //!
 //! With [`Auth::Token`], EWS checks the token's holder as Exchange Online
@@ -96,13 +98,18 @@
 //!   redirect) for every scenario of the acceptance list, over TLS with a test
 //!   CA, with EWS on the mail hosts.
 //!
-//! A stand-in for another service (Graph, an OAuth token endpoint) is another
+//! * `graph`: the Microsoft Graph stand-in ([`GraphStandIn`]): photos,
+//!   metadata, the directory look-up and `$batch`, its users and scenarios
+//!   documented there.
+//!
+//! A stand-in for another service (an OAuth token endpoint) is another
 //! [`http::Handler`] on its own [`http::Server`], with its own port.
 
 mod auth;
 pub mod autodiscover;
 pub mod entra;
 mod ews;
+pub mod graph;
 pub mod http;
 pub mod jwt;
 mod photo;
@@ -116,6 +123,7 @@ use std::time::Duration;
 
 pub use auth::Auth;
 pub use entra::{Entra, EntraOptions};
+pub use graph::{GraphOptions, GraphStandIn};
 pub use http::Recorded;
 pub use jwt::TokenCheck;
 pub use photo::etag_for;
