@@ -84,6 +84,24 @@ pub struct HttpReply {
 }
 
 impl HttpReply {
+    /// A reply, for tests and for back ends that unpack one from another
+    /// (a `$batch` part); header names are lower-cased.
+    ///
+    /// ```
+    /// let reply = ews_photo::HttpReply::new(404, &[("Content-Type", "text/html")], b"<html>");
+    /// assert_eq!(reply.media_type().as_deref(), Some("text/html"));
+    /// ```
+    pub fn new(status: u16, headers: &[(&str, &str)], body: &[u8]) -> HttpReply {
+        HttpReply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            body: body.to_vec(),
+        }
+    }
+
     /// The first value of a header, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

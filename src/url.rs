@@ -304,6 +304,28 @@ impl fmt::Debug for HttpUrl {
     }
 }
 
+/// Percent-encodes every byte but RFC 3986's unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`) and those in `keep`: `keep = b""` for a query
+/// value, more of the sub-delimiters for a path segment.
+///
+/// ```
+/// use ews_photo::url::percent_encode;
+/// assert_eq!(percent_encode("o'neil+x@h", b""), "o%27neil%2Bx%40h");
+/// assert_eq!(percent_encode("o'neil+x@h", b"@"), "o%27neil%2Bx@h");
+/// assert_eq!(percent_encode("é #", b""), "%C3%A9%20%23");
+/// ```
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A proxy URL for messages: `http://user:pw@proxy` becomes `http://<redacted>@proxy`.
 ///
 /// ```

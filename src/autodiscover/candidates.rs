@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::http::Method;
+use crate::url::percent_encode;
 
 /// Where a candidate comes from; also the `method` of a result and the
 /// `source` of each `candidates` entry in `discover --json`.
@@ -138,7 +139,7 @@ pub fn srv_name(domain: &str) -> String {
 pub fn v2_url(domain: &str, address: &str) -> String {
     format!(
         "https://autodiscover.{domain}/autodiscover/autodiscover.json/v1.0/{}?Protocol=EWS",
-        encode_path_segment(address.trim())
+        percent_encode(address.trim(), b"!$&'()*+,;=:@")
     )
 }
 
@@ -188,21 +189,6 @@ pub fn candidates(address: &str) -> Result<Vec<Candidate>, Error> {
             name: srv_name(&domain),
         },
     ])
-}
-
-/// Percent-encodes what may not stand in a path segment (RFC 3986 `pchar`):
-/// `@`, `+`, `'` and `&` stay, `/`, `?`, `#`, `%` and spaces do not.
-fn encode_path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        let keep = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte);
-        if keep {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

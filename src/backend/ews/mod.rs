@@ -394,14 +394,7 @@ mod tests {
     use std::time::Duration;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> HttpReply {
-        HttpReply {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        HttpReply::new(status, headers, body.as_bytes())
     }
 
     const SUCCESS: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>/9j/4A==</PictureData><ContentType>image/jpeg</ContentType></GetUserPhotoResponse></s:Body></s:Envelope>"#;

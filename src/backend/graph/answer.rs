@@ -322,14 +322,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> HttpReply {
-        HttpReply {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        HttpReply::new(status, headers, body.as_bytes())
     }
 
     fn error(code: &str, message: &str) -> String {

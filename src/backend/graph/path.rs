@@ -2,6 +2,7 @@
 //! of an address, with the encodings Graph needs (protocol notes §B.9).
 
 use crate::PhotoSize;
+use crate::url::percent_encode;
 
 /// Which photo of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +72,11 @@ impl Route {
 /// ```
 pub fn user_path(user: &str) -> String {
     match user.strip_prefix('$') {
-        Some(rest) => format!("/users('${}')", encode(&rest.replace('\'', "''"), b"@")),
-        None => format!("/users/{}", encode(user, b"@")),
+        Some(rest) => format!(
+            "/users('${}')",
+            percent_encode(&rest.replace('\'', "''"), b"@")
+        ),
+        None => format!("/users/{}", percent_encode(user, b"@")),
     }
 }
 
@@ -95,21 +99,8 @@ pub fn lookup(address: &str) -> String {
     let filter = format!("mail eq '{quoted}' or proxyAddresses/any(p:p eq 'smtp:{quoted}')");
     format!(
         "/users?$filter={}&$select=id,userPrincipalName,mail&$top=2&$count=true",
-        encode(&filter, b"")
+        percent_encode(&filter, b"")
     )
-}
-
-/// Percent-encodes every byte but RFC 3986 unreserved characters and `keep`.
-fn encode(text: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
