@@ -7,19 +7,28 @@
 //! (a) 2,000 addresses, 20 ms latency, --jobs 16: photos/s against the ideal 16/20 ms;
 //! (b) 5,000 addresses, no latency: photos/s and the tool's CPU seconds per 1,000 photos;
 //! (c) the tool's peak memory at 1,000 and 20,000 addresses;
-//! (d) a --sync re-run of (a) with nothing changed: photos/s and files written (0);
-//! (e) scale: 10,000 and 300,000 addresses, no latency, --jobs 8, a first run
-//!     and a --sync re-run with nothing changed (`EWS_BENCH_SCALE=10000,100000`
-//!     picks other sizes), then a table of every row.
+//! (d) a --sync re-run of (a) with nothing changed: photos/s and files written (0).
+//! Microsoft Graph, 2,000 addresses, 20 ms per item (a stand-in that runs at
+//! most 4 parts of a $batch at a time, as Graph does), --jobs 16: photos/s,
+//! requests sent, 429s, the tool's CPU, for
+//! (e) one request per photo (--batch 1), (f) $batch of 20 (the default),
+//! (g) curl --parallel fetching the same photos one request each over the same
+//!     number of connections (skipped, with a note, when curl is missing),
+//! (h) a --sync re-run of (f) with nothing changed (metadata checks in batches).
+//! (i) scale (EWS): 10,000 and 300,000 addresses, no latency, --jobs 8, a
+//!     first run and a --sync re-run with nothing changed
+//!     (`EWS_BENCH_SCALE=10000,100000` picks other sizes), then a table of
+//!     every EWS row.
 //!
-//! `EWS_BENCH_TOOL=/path/to/ews-photo` measures another build (say, main's)
-//! with the same rows.
+//! `EWS_BENCH_ONLY=graph` runs only (e) to (h), `EWS_BENCH_ONLY=scale` only
+//! (i). `EWS_BENCH_TOOL=/path/to/ews-photo` measures another build (say,
+//! main's) with the same rows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ews_standin::{Options, StandIn};
+use ews_standin::{GraphOptions, GraphStandIn, Options, StandIn};
 
 /// What one run of the tool cost.
 #[derive(Clone, Copy)]
@@ -62,11 +71,33 @@ fn write_list(dir: &Path, n: usize) -> PathBuf {
 
 /// Runs the tool and collects its own resource use with wait4.
 fn run(url: &str, args: &[&str], cwd: &Path) -> Run {
-    let started = Instant::now();
-    let child = Command::new(tool())
+    let mut command = Command::new(tool());
+    command
         .args(args)
         .args(["-q", "--progress", "never"])
-        .env("EWS_URL", url)
+        .env("EWS_URL", url);
+    measure(command, cwd)
+}
+
+/// Runs the tool against a Graph stand-in (`--backend graph`, a bearer token).
+fn run_graph(graph: &GraphStandIn, args: &[&str], cwd: &Path) -> Run {
+    let mut command = Command::new(tool());
+    command
+        .args(args)
+        .args(["-q", "--progress", "never", "--allow-insecure-auth"])
+        .env("EWS_BACKEND", "graph")
+        .env("EWS_GRAPH_URL", graph.url())
+        .env("EWS_AUTH", "bearer")
+        .env("EWS_TOKEN", GRAPH_TOKEN);
+    measure(command, cwd)
+}
+
+const GRAPH_TOKEN: &str = "bench-token-0f3a";
+
+/// Runs a command and collects its own resource use with wait4.
+fn measure(mut command: Command, cwd: &Path) -> Run {
+    let started = Instant::now();
+    let child = command
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .env_remove("ALL_PROXY")
@@ -74,7 +105,7 @@ fn run(url: &str, args: &[&str], cwd: &Path) -> Run {
         .current_dir(cwd)
         .stdin(Stdio::null())
         .spawn()
-        .expect("the tool starts");
+        .expect("the command starts");
     let pid = child.id() as libc::pid_t;
     // ru_maxrss would include this (bench) process's RSS, which the child
     // inherits up to its exec; the child's own peak is VmHWM of its new
@@ -108,7 +139,7 @@ fn run(url: &str, args: &[&str], cwd: &Path) -> Run {
     let _ = sampler.join();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the tool failed: status {status}"
+        "{command:?} failed: status {status}"
     );
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Run {
@@ -181,7 +212,41 @@ fn main() {
     let dir = work.path();
     let bin = tool();
     println!("tool: {}", bin.display());
+    let only = std::env::var("EWS_BENCH_ONLY").unwrap_or_default();
+    if only != "scale" {
+        graph_rows(dir);
+    }
+    if only == "graph" {
+        return;
+    }
+    let fast = StandIn::start(Options::default()).expect("stand-in");
+    let mut rows = Vec::new();
+    if only != "scale" {
+        ews_rows(dir, &fast, &mut rows);
+    }
+    scale_rows(dir, &fast, &mut rows);
 
+    println!();
+    println!("| run | addresses | photos/s | CPU per photo (user + sys) | peak memory |");
+    println!("|---|---:|---:|---:|---:|");
+    for row in &rows {
+        let r = &row.result;
+        let micros = |d: Duration| d.as_secs_f64() * 1e6 / row.addresses as f64;
+        println!(
+            "| {} | {} | {:.0} | {:.1} µs ({:.1} + {:.1}) | {:.1} MiB |",
+            row.run,
+            row.addresses,
+            per_sec(row.addresses, r.wall),
+            r.cpu_per_photo(row.addresses),
+            micros(r.user),
+            micros(r.sys),
+            r.peak_mib()
+        );
+    }
+}
+
+/// (a) to (d): EWS, latency, throughput, memory, --sync.
+fn ews_rows(dir: &Path, fast: &StandIn, rows: &mut Vec<Row>) {
     // (a) 2,000 addresses, 20 ms latency, 16 workers.
     let latency = Duration::from_millis(20);
     let slow = StandIn::start(Options {
@@ -205,11 +270,11 @@ fn main() {
         a.costs(2000),
         slow.connections()
     );
-    let mut rows = vec![Row {
+    rows.push(Row {
         run: "(a) 20 ms latency, --jobs 16".into(),
         addresses: 2000,
         result: a,
-    }];
+    });
 
     // (d) the same again with --sync: nothing changed.
     let before = mtimes(&dir.join("a"));
@@ -254,7 +319,6 @@ fn main() {
     drop(slow);
 
     // (b) 5,000 addresses, no latency.
-    let fast = StandIn::start(Options::default()).expect("stand-in");
     let list = write_list(dir, 5000);
     let b = run(
         &fast.url(),
@@ -313,8 +377,11 @@ fn main() {
             result: c,
         });
     }
+}
 
-    // (e) scale: a first run and a --sync re-run, --jobs 8, photos written
+/// (i): EWS at scale, a first run and a --sync re-run.
+fn scale_rows(dir: &Path, fast: &StandIn, rows: &mut Vec<Row>) {
+    // (i) scale: a first run and a --sync re-run, --jobs 8, photos written
     // where the others are.
     let sizes: Vec<usize> = std::env::var("EWS_BENCH_SCALE")
         .ok()
@@ -322,7 +389,7 @@ fn main() {
         .unwrap_or_else(|| vec![10_000, 300_000]);
     for n in sizes {
         let list = write_list(dir, n);
-        let out = format!("e{n}");
+        let out = format!("i{n}");
         for (label, sync) in [
             ("first run", false),
             ("--sync re-run, nothing changed", true),
@@ -338,40 +405,161 @@ fn main() {
             if sync {
                 args.push("--sync");
             }
-            let e = run(&fast.url(), &args, dir);
+            let i = run(&fast.url(), &args, dir);
             println!(
-                "(e) {n} addresses, no latency, --jobs 8, {label}: {:.0} photos/s in {:.2}s; {}",
-                per_sec(n, e.wall),
-                e.wall.as_secs_f64(),
-                e.costs(n)
+                "(i) {n} addresses, no latency, --jobs 8, {label}: {:.0} photos/s in {:.2}s; {}",
+                per_sec(n, i.wall),
+                i.wall.as_secs_f64(),
+                i.costs(n)
             );
             rows.push(Row {
-                run: format!("(e) --jobs 8, {label}"),
+                run: format!("(i) --jobs 8, {label}"),
                 addresses: n,
-                result: e,
+                result: i,
             });
         }
         // The next size's files would share the folder's page cache otherwise.
         let _ = std::fs::remove_dir_all(dir.join(&out));
     }
+}
 
-    println!();
-    println!("| run | addresses | photos/s | CPU per photo (user + sys) | peak memory |");
-    println!("|---|---:|---:|---:|---:|");
-    for row in &rows {
-        let r = &row.result;
-        let micros = |d: Duration| d.as_secs_f64() * 1e6 / row.addresses as f64;
+/// (e) to (h): Graph, single requests against $batch against curl.
+fn graph_rows(dir: &Path) {
+    const N: usize = 2000;
+    const JOBS: usize = 16;
+    let item = Duration::from_millis(20);
+    let list = write_list(dir, N);
+    let list = list.to_str().unwrap();
+    let jobs = JOBS.to_string();
+    let start = || {
+        GraphStandIn::start(GraphOptions {
+            token: Some(GRAPH_TOKEN.into()),
+            item_latency: item,
+            ..Default::default()
+        })
+        .expect("Graph stand-in")
+    };
+    let line = |label: &str, run: &Run, graph: &GraphStandIn, ideal: f64| {
+        let rate = per_sec(N, run.wall);
         println!(
-            "| {} | {} | {:.0} | {:.1} µs ({:.1} + {:.1}) | {:.1} MiB |",
-            row.run,
-            row.addresses,
-            per_sec(row.addresses, r.wall),
-            r.cpu_per_photo(row.addresses),
-            micros(r.user),
-            micros(r.sys),
-            r.peak_mib()
+            "{label}: {rate:.0} photos/s in {:.2}s ({:.0}% of the ideal {ideal:.0}/s); {} requests sent over {} connections, {} answered 429; tool CPU {:.2}s",
+            run.wall.as_secs_f64(),
+            rate / ideal * 100.0,
+            graph.requests().len(),
+            graph.connections(),
+            graph.throttled(),
+            run.cpu.as_secs_f64(),
         );
+        rate
+    };
+    // One request per photo: JOBS requests of 20 ms at a time.
+    let single_ideal = JOBS as f64 / item.as_secs_f64();
+    // A batch of 20 runs 4 parts at a time: 5 × 20 ms for 20 photos.
+    let batch_ideal = JOBS as f64 * 20.0 / (5.0 * item.as_secs_f64());
+
+    let graph = start();
+    let e = run_graph(
+        &graph,
+        &[
+            "export", list, "--dir", "e", "--jobs", &jobs, "--batch", "1",
+        ],
+        dir,
+    );
+    let single = line(
+        &format!(
+            "(e) Graph, {N} addresses, 20 ms per item, --jobs {JOBS}, --batch 1 (one request per photo)"
+        ),
+        &e,
+        &graph,
+        single_ideal,
+    );
+    drop(graph);
+
+    let graph = start();
+    let f = run_graph(
+        &graph,
+        &["export", list, "--dir", "f", "--jobs", &jobs],
+        dir,
+    );
+    let batched = line(
+        &format!(
+            "(f) Graph, {N} addresses, 20 ms per item, --jobs {JOBS}, $batch of 20 (the default)"
+        ),
+        &f,
+        &graph,
+        batch_ideal,
+    );
+    println!(
+        "    most parts of one batch running at once: {} (Graph's rule: 4); $batch of 20 = {:.1}× one request per photo",
+        graph.most_parts_running(),
+        batched / single
+    );
+
+    // (h) the same again with --sync: nothing changed.
+    let requests_before = graph.requests().len();
+    let before = mtimes(&dir.join("f"));
+    let h = run_graph(
+        &graph,
+        &["export", list, "--dir", "f", "--jobs", &jobs, "--sync"],
+        dir,
+    );
+    let rewritten = before
+        .iter()
+        .zip(mtimes(&dir.join("f")).iter())
+        .filter(|(x, y)| x != y)
+        .count();
+    println!(
+        "(h) --sync re-run of (f), nothing changed: {:.0} photos/s in {:.2}s; {} requests for {N} metadata checks, {rewritten} files written; tool CPU {:.2}s",
+        per_sec(N, h.wall),
+        h.wall.as_secs_f64(),
+        graph.requests().len() - requests_before,
+        h.cpu.as_secs_f64()
+    );
+    drop(graph);
+
+    // (g) curl, one request per photo, JOBS connections.
+    let graph = start();
+    let config = dir.join("curl.conf");
+    let out = dir.join("g");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut text =
+        format!("header = \"Authorization: Bearer {GRAPH_TOKEN}\"\nsilent\nshow-error\nfail\n");
+    for i in 0..N {
+        text.push_str(&format!(
+            "url = \"{}/v1.0/users/user{i}@contoso.com/photos/96x96/$value\"\noutput = \"{}/user{i}@contoso.com.jpg\"\n",
+            graph.url(),
+            out.display()
+        ));
     }
+    std::fs::write(&config, text).unwrap();
+    let found = Command::new("curl").arg("--version").output();
+    if found.is_err() {
+        println!("(g) curl --parallel: SKIPPED, curl is not installed (apt-get install curl)");
+        return;
+    }
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "--parallel",
+            "--parallel-immediate",
+            "--parallel-max",
+            &jobs,
+            "-K",
+        ])
+        .arg(&config);
+    let g = measure(command, dir);
+    let written = std::fs::read_dir(&out).unwrap().count();
+    let curl = line(
+        &format!("(g) curl --parallel --parallel-max {JOBS}, the same {N} photos one request each"),
+        &g,
+        &graph,
+        single_ideal,
+    );
+    println!(
+        "    {written} files; the default ($batch) = {:.1}× curl, one request per photo = {:.1}× curl (CPU above is curl's)",
+        batched / curl,
+        single / curl
+    );
 }
 
 fn mtimes(dir: &Path) -> Vec<(String, std::time::SystemTime)> {

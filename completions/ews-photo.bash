@@ -19,6 +19,9 @@ _ews__photo() {
             ews__photo,completions)
                 cmd="ews__photo__subcmd__completions"
                 ;;
+            ews__photo,discover)
+                cmd="ews__photo__subcmd__discover"
+                ;;
             ews__photo,export)
                 cmd="ews__photo__subcmd__export"
                 ;;
@@ -33,6 +36,9 @@ _ews__photo() {
                 ;;
             ews__photo__subcmd__help,completions)
                 cmd="ews__photo__subcmd__help__subcmd__completions"
+                ;;
+            ews__photo__subcmd__help,discover)
+                cmd="ews__photo__subcmd__help__subcmd__discover"
                 ;;
             ews__photo__subcmd__help,export)
                 cmd="ews__photo__subcmd__help__subcmd__export"
@@ -53,13 +59,21 @@ _ews__photo() {
 
     case "${cmd}" in
         ews__photo)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version get export completions man help"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -106,7 +120,61 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -133,6 +201,14 @@ _ews__photo() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -156,13 +232,21 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__completions)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -209,7 +293,61 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -239,6 +377,187 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ews__subcmd__photo__subcmd__discover)
+            opts="-u -v -q -h -V --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "soap rest" -- "${cur}"))
+                    return 0
+                    ;;
+                --server-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -259,7 +578,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__export)
-            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --report --sync --prune --skip-existing --progress --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-d -s -j -u -v -q -h -V --dir --name --column --size --format --jobs --batch --report --sync --prune --skip-existing --progress --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +626,10 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --report)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -326,7 +649,15 @@ _ews__photo() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -373,7 +704,61 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -403,6 +788,14 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -423,7 +816,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__get)
-            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-s -o -n -u -v -q -h -V --size --output --no-clobber --format --if-none-match --json --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,7 +868,15 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -522,7 +923,61 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -552,6 +1007,14 @@ _ews__photo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -572,7 +1035,7 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__help)
-            opts="get export completions man help"
+            opts="get export discover completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,6 +1049,20 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ews__subcmd__photo__subcmd__help__subcmd__discover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -656,13 +1133,21 @@ _ews__photo() {
             return 0
             ;;
         ews__subcmd__photo__subcmd__man)
-            opts="-u -v -q -h -V --url --user --domain --password-file --password-stdin --token-file --auth --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --timeout --retries --max-backoff --verbose --quiet --help --version"
+            opts="-u -v -q -h -V --backend --url --graph-url --user --domain --password-file --password-stdin --token-file --auth --spn --tenant --client-id --client-secret-file --certificate --device-code --authority --scope --impersonate --no-token-cache --protocol --server-version --ca-cert --insecure --allow-insecure-auth --proxy --resolve --dns-servers --no-cache --timeout --retries --max-backoff --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --backend)
+                    COMPREPLY=($(compgen -W "ews graph" -- "${cur}"))
+                    return 0
+                    ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --graph-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -709,7 +1194,61 @@ _ews__photo() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "auto basic ntlm bearer" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto basic ntlm kerberos bearer oauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --spn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --certificate)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -736,6 +1275,14 @@ _ews__photo() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-servers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,12 +1,13 @@
 //! Prints the exact SOAP envelope `ews-photo` sends for GetUserPhoto.
 //!
 //! ```text
-//! cargo run --example soap_request -- [EMAIL] [SIZE] [VERSION]
+//! cargo run --example soap_request -- [EMAIL] [SIZE] [VERSION] [IMPERSONATE]
 //! ```
 //!
-//! Defaults: `user1@contoso.com HR240x240 Exchange2013`. SIZE is parsed like
-//! the tool's `--size` (`240`, `hr240x240`, …), VERSION like `--server-version`.
-//! CI validates the output against Microsoft's EWS schema.
+//! Defaults: `user1@contoso.com HR240x240 Exchange2013`, no impersonation.
+//! SIZE is parsed like the tool's `--size` (`240`, `hr240x240`, …), VERSION
+//! like `--server-version`, IMPERSONATE (an SMTP address) like
+//! `--impersonate`. CI validates the output against Microsoft's EWS schema.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -21,8 +22,9 @@ fn main() -> ExitCode {
     let version = args
         .next()
         .unwrap_or_else(|| soap::DEFAULT_SERVER_VERSION.into());
+    let impersonate = args.next();
     if args.next().is_some() {
-        eprintln!("usage: soap_request [EMAIL] [SIZE] [VERSION]");
+        eprintln!("usage: soap_request [EMAIL] [SIZE] [VERSION] [IMPERSONATE]");
         return ExitCode::from(2);
     }
     let size: PhotoSize = match size.parse() {
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // The exact bytes sent on the wire; a final newline only for a terminal.
-    let body = soap::request(&email, size, &version);
+    let body = soap::request_as(&email, size, &version, impersonate.as_deref());
     let mut out = std::io::stdout().lock();
     let newline: &[u8] = if out.is_terminal() { b"\n" } else { b"" };
     match out

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::challenge::Challenge;
+use crate::auth::oauth::OAuthError;
 use crate::human::HumanDuration;
 
 /// The process exit codes.
@@ -127,6 +128,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// Authentication could not be done on this side, or the server could not
+    /// be verified: Kerberos without a GSS-API library or a ticket, an unknown
+    /// service principal, a clock skew, a failed mutual authentication.
+    #[error("{0}")]
+    Authentication(String),
+
     /// The server answered, but not with a photo.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -134,6 +141,15 @@ pub enum Error {
     /// The server could not be reached or the connection broke.
     #[error(transparent)]
     Transport(#[from] TransportError),
+
+    /// Autodiscover found no usable EWS URL.
+    #[error(transparent)]
+    Autodiscover(#[from] crate::autodiscover::Error),
+
+    /// Signing in to get a token failed (`--auth oauth`): refused, ended,
+    /// unreachable, or unusable settings, each with its own exit code.
+    #[error(transparent)]
+    SignIn(#[from] OAuthError),
 
     /// The bytes received are not a usable image.
     #[error(transparent)]
@@ -174,8 +190,11 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Input { .. } => Exit::Usage,
             Error::Local { .. } => Exit::Failure,
+            Error::Authentication(_) => Exit::Auth,
             Error::Server(e) => e.exit(),
             Error::Transport(e) => e.exit(),
+            Error::Autodiscover(e) => autodiscover_exit(e),
+            Error::SignIn(e) => sign_in_exit(e),
             Error::Output(crate::output::OutputError::Terminal) => Exit::Usage,
             Error::Photo(_) | Error::Output(_) => Exit::Failure,
             Error::NoPhoto { .. } => Exit::NoPhoto,
@@ -201,8 +220,38 @@ impl Error {
     }
 }
 
+/// Autodiscover's verdicts: 2 an address without a usable domain, 6 nothing
+/// reachable, 4 only authentication stood in the way, 1 every candidate
+/// answered but none gave an EWS URL (loops included).
+fn autodiscover_exit(error: &crate::autodiscover::Error) -> Exit {
+    use crate::autodiscover::Error as Discovery;
+    match error {
+        Discovery::BadAddress { .. } => Exit::Usage,
+        Discovery::NothingReachable { .. } => Exit::Unreachable,
+        Discovery::Authentication { .. } | Discovery::UnconfirmedUrl { .. } => Exit::Auth,
+        Discovery::NoEwsUrl { .. }
+        | Discovery::RedirectLoop { .. }
+        | Discovery::TooManyRedirects { .. }
+        | Discovery::AddressLoop { .. } => Exit::Failure,
+    }
+}
+
+/// Refusals are authentication failures, a busy sign-in server is busy, an
+/// unreachable one unreachable, settings and certificates are usage errors.
+fn sign_in_exit(error: &OAuthError) -> Exit {
+    match error {
+        OAuthError::Usage(_) | OAuthError::Certificate(_) => Exit::Usage,
+        OAuthError::Endpoint(e) if e.is_transient() => Exit::Busy,
+        OAuthError::Endpoint(_) | OAuthError::DeviceFlowEnded(_) => Exit::Auth,
+        OAuthError::Unreachable(_) => Exit::Unreachable,
+        OAuthError::Malformed(_) | OAuthError::Signing(_) => Exit::Failure,
+    }
+}
+
 /// The server answered something other than a photo.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so that one answer to a batch of requests can fail each of them.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ServerError {
     /// 401: credentials missing, wrong, or of a scheme the server does not take.
     #[error("{}", unauthorized_message(*status, offered, tried.as_deref(), hint))]
@@ -218,12 +267,36 @@ pub enum ServerError {
     },
 
     /// 403 or an access-denied response code.
-    #[error(
-        "access denied ({detail}): the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)"
-    )]
+    #[error("access denied ({detail}): {advice}")]
     Forbidden {
         /// The status or response code and message.
         detail: String,
+        /// What is probably missing, and who can grant it, as the back end
+        /// reads the refusal (EWS: the right to the mailbox, EWSEnabled, an
+        /// application access policy; Graph: the permission and its consent).
+        advice: String,
+    },
+
+    /// 403 or access denied to an app's own token, with what the token says
+    /// about why (no roles: no admin consent).
+    #[error("access denied ({detail}): {hint}")]
+    AppForbidden {
+        /// The status or response code and message.
+        detail: String,
+        /// What the token shows, and what to change.
+        hint: String,
+    },
+
+    /// The server refused the request's impersonation (EWS
+    /// `ExchangeImpersonation`): the message says what to change.
+    #[error("{code}{}: {advice}", message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Impersonation {
+        /// The EWS response code, e.g. `ErrorInvalidExchangeImpersonationHeaderData`.
+        code: String,
+        /// The server's message.
+        message: Option<String>,
+        /// What to change.
+        advice: String,
     },
 
     /// ErrorServerBusy, 503 and friends: the server asked us to back off.
@@ -285,6 +358,9 @@ pub enum ServerError {
     },
 }
 
+/// What a refusal from EWS usually means.
+pub(crate) const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
+
 fn unauthorized_message(
     status: u16,
     offered: &[Challenge],
@@ -313,7 +389,10 @@ impl ServerError {
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
         match self {
-            ServerError::Unauthorized { .. } | ServerError::Forbidden { .. } => Exit::Auth,
+            ServerError::Unauthorized { .. }
+            | ServerError::Forbidden { .. }
+            | ServerError::AppForbidden { .. }
+            | ServerError::Impersonation { .. } => Exit::Auth,
             ServerError::Busy { .. } => Exit::Busy,
             ServerError::InvalidAddress { .. } => Exit::Usage,
             _ => Exit::Failure,
@@ -322,7 +401,7 @@ impl ServerError {
 }
 
 /// The connection failed, or the answer broke a transport limit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TransportError {
     /// DNS, connect, TLS handshake, timeout, reset.
     #[error("could not reach {url}: {reason}")]
@@ -366,7 +445,36 @@ mod tests {
             Exit::Failure
         );
         assert_eq!(Error::Interrupted.exit().code(), 130);
+        assert_eq!(
+            Error::Authentication("no Kerberos ticket".into()).exit(),
+            Exit::Auth
+        );
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 130]);
+    }
+
+    #[test]
+    fn sign_in_failures_have_the_exit_code_of_their_kind() {
+        use crate::auth::oauth::TokenEndpointError;
+        let refusal = |status: u16, error: &str| {
+            Error::from(OAuthError::from(TokenEndpointError {
+                status,
+                error: error.into(),
+                code: None,
+                description: None,
+                suberror: None,
+                trace_id: None,
+                correlation_id: None,
+                retry_after: None,
+            }))
+        };
+        assert_eq!(refusal(401, "invalid_client").exit(), Exit::Auth);
+        assert_eq!(refusal(429, "temporarily_unavailable").exit(), Exit::Busy);
+        let of = |e: OAuthError| Error::from(e).exit();
+        assert_eq!(of(OAuthError::DeviceFlowEnded("x".into())), Exit::Auth);
+        assert_eq!(of(OAuthError::Unreachable("x".into())), Exit::Unreachable);
+        assert_eq!(of(OAuthError::Usage("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Certificate("x".into())), Exit::Usage);
+        assert_eq!(of(OAuthError::Malformed("x".into())), Exit::Failure);
     }
 }

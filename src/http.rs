@@ -84,6 +84,24 @@ pub struct HttpReply {
 }
 
 impl HttpReply {
+    /// A reply, for tests and for back ends that unpack one from another
+    /// (a `$batch` part); header names are lower-cased.
+    ///
+    /// ```
+    /// let reply = ews_photo::HttpReply::new(404, &[("Content-Type", "text/html")], b"<html>");
+    /// assert_eq!(reply.media_type().as_deref(), Some("text/html"));
+    /// ```
+    pub fn new(status: u16, headers: &[(&str, &str)], body: &[u8]) -> HttpReply {
+        HttpReply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            body: body.to_vec(),
+        }
+    }
+
     /// The first value of a header, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -123,6 +141,20 @@ impl HttpReply {
         self.header("expires")
             .map(|v| v.trim().to_string())
             .filter(|e| !e.is_empty())
+    }
+
+    /// `Retry-After` in seconds (`Retry-After: 120`). HTTP-dates are not sent
+    /// by Exchange or Graph, and are ignored.
+    ///
+    /// ```
+    /// use ews_photo::HttpReply;
+    /// let reply = HttpReply { status: 429, headers: vec![("retry-after".into(), " 7 ".into())], body: vec![] };
+    /// assert_eq!(reply.retry_after(), Some(std::time::Duration::from_secs(7)));
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs)
     }
 
     /// "an empty body", "a text/html body of 120 bytes": for messages.

@@ -1,6 +1,6 @@
 //! `ews_photo` fetches user photos from Microsoft Exchange through the EWS
-//! GetUserPhoto operation, in its SOAP or REST form, one at a time
-//! ([`Client`]) or in bulk ([`export::run`]).
+//! GetUserPhoto operation, in its SOAP or REST form, or from Microsoft Graph
+//! ([`Service`]), one at a time ([`Client`]) or in bulk ([`export::run`]).
 //!
 //! ```no_run
 //! use ews_photo::{Client, ClientConfig, HttpUrl, Outcome, PhotoRequest, PhotoSize, Service};
@@ -32,9 +32,11 @@
 //! export      the bulk engine: list, template, workers, manifest, report; Events out
 //! client      one photo end to end: a back end's requests, auth legs, redirects, retries
 //! retry       the shared busy gate and back-off
-//! auth        credentials; Basic/Bearer, NTLM (connection-bound); challenge parsing
+//! auth        credentials; Basic/Bearer, NTLM and Kerberos (connection-bound), OAuth
+//!             sign-in (the shared token source, its cache and renewal); challenge parsing
 //! transport, tls   ureq agent with one connection, TLS recording the peer certificate
-//! backend     pure protocol: EWS SOAP and REST requests and the answers' meaning
+//! backend     pure protocol: EWS SOAP and REST, Graph (and its $batch): requests
+//!             and the answers' meaning
 //! photo, output, record, http, url, error, secret, size, human   shared data and leaves
 //! ```
 
@@ -43,9 +45,11 @@
 
 mod app;
 pub mod auth;
+pub mod autodiscover;
 pub mod backend;
 mod cli;
 mod client;
+pub mod discover;
 mod error;
 pub mod export;
 pub mod http;
@@ -63,7 +67,7 @@ pub mod url;
 
 pub use app::run_cli;
 pub use backend::{Outcome, PhotoRequest, RawPhoto};
-pub use client::{Client, ClientConfig, Service};
+pub use client::{Client, ClientConfig, Relocate, Service};
 pub use error::{Error, Exit, ServerError, TransportError};
 pub use http::{HttpReply, HttpRequest};
 pub use human::HumanDuration;
@@ -71,7 +75,7 @@ pub use record::{Record, Status};
 pub use retry::{BusyWait, Gate, RetryPolicy};
 pub use secret::Secret;
 pub use size::{PhotoSize, UnknownSize};
-pub use transport::{Transport, TransportOptions};
+pub use transport::{Resolve, Transport, TransportOptions};
 pub use url::HttpUrl;
 
 /// Checks that text looks like an SMTP address, and returns it trimmed.

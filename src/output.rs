@@ -14,7 +14,7 @@ pub enum OutputError {
     /// The folder to write into does not exist.
     #[error("cannot write {}: the folder {} does not exist; create it first", path.display(), folder.display())]
     NoFolder {
-        /// The file.
+        /// The file that was to be written.
         path: PathBuf,
         /// Its folder.
         folder: PathBuf,
@@ -32,7 +32,7 @@ pub enum OutputError {
     Io {
         /// The file (or `-` for stdout).
         path: PathBuf,
-        /// The cause.
+        /// The operating system's reason.
         source: io::Error,
     },
 }

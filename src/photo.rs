@@ -135,7 +135,7 @@ pub enum PhotoError {
         from: &'static str,
         /// The target format.
         to: &'static str,
-        /// Why.
+        /// The codec's reason.
         reason: String,
     },
 }

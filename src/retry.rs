@@ -104,6 +104,12 @@ impl Gate {
         self.changed.notify_all();
     }
 
+    /// Until when it is closed, as last set (tests: what a listener sees).
+    #[cfg(test)]
+    pub(crate) fn closed_until(&self) -> Option<Instant> {
+        *self.closed_until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Blocks while the gate is closed.
     pub fn wait_open(&self) {
         if !self.maybe_closed.load(Ordering::SeqCst) {

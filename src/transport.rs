@@ -2,6 +2,7 @@
 //! with secrets redacted.
 
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub struct TransportOptions {
     pub timeout: Duration,
     /// `-v` level: 0 quiet, 1 headers, 2 bodies.
     pub verbosity: u8,
+    /// `--resolve`: where to connect for these hosts and ports, instead of
+    /// what DNS says. Applies to every request (EWS, Autodiscover, tokens).
+    pub resolve: Vec<Resolve>,
 }
 
 impl Default for TransportOptions {
@@ -48,8 +52,84 @@ impl Default for TransportOptions {
             proxy: None,
             timeout: Duration::from_secs(30),
             verbosity: 0,
+            resolve: Vec::new(),
         }
     }
+}
+
+/// One `--resolve HOST:PORT:ADDR[,ADDR…]` entry, as curl's: connections to
+/// HOST:PORT go to ADDR (the URL, the `Host` header and the TLS name stay
+/// HOST). An ADDR may carry its own `:PORT` (`127.0.0.1:8443`,
+/// `[::1]:8443`), which curl spells `--connect-to`: the way to reach a
+/// server that cannot listen on 443.
+///
+/// ```
+/// use ews_photo::Resolve;
+/// let entry = Resolve::parse("Mail.Contoso.com:443:10.0.0.5,[2001:db8::5]").unwrap();
+/// assert_eq!((entry.host.as_str(), entry.port), ("mail.contoso.com", 443));
+/// assert_eq!(entry.addrs[1].to_string(), "[2001:db8::5]:443");
+/// let moved = Resolve::parse("autodiscover.contoso.com:443:127.0.0.1:8443").unwrap();
+/// assert_eq!(moved.addrs[0].to_string(), "127.0.0.1:8443");
+/// assert!(Resolve::parse("mail.contoso.com:443").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolve {
+    /// The host, lower-cased, without IPv6 brackets.
+    pub host: String,
+    /// The port of the URLs it applies to.
+    pub port: u16,
+    /// Where to connect instead, in order.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Resolve {
+    /// Parses `HOST:PORT:ADDR[,ADDR…]`; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Resolve, String> {
+        let text = text.trim();
+        let bad = |why: &str| {
+            format!(
+                "{why}; give HOST:PORT:ADDR, e.g. mail.contoso.com:443:10.0.0.5 (several ADDRs separated by commas, IPv6 in [brackets], ADDR:PORT to connect to another port)"
+            )
+        };
+        let (host, rest) = match text.strip_prefix('[') {
+            Some(bracketed) => bracketed
+                .split_once("]:")
+                .ok_or_else(|| bad("an IPv6 host without its closing ]"))?,
+            None => text.split_once(':').ok_or_else(|| bad("no PORT"))?,
+        };
+        let (port, addrs) = rest.split_once(':').ok_or_else(|| bad("no ADDR"))?;
+        let host = host.trim().to_ascii_lowercase();
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
+            return Err(bad("no usable HOST"));
+        }
+        let port: u16 = port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| bad("PORT is not a port number"))?;
+        let addrs = addrs
+            .split(',')
+            .map(|addr| {
+                parse_addr(addr.trim(), port)
+                    .ok_or_else(|| bad(&format!("'{addr}' is not an IP address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Resolve { host, port, addrs })
+    }
+}
+
+/// `10.0.0.5`, `::1`, `[::1]` (on `port`), or `10.0.0.5:8443`, `[::1]:8443`.
+fn parse_addr(text: &str, port: u16) -> Option<SocketAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+        && let Ok(ip) = inner.parse::<IpAddr>()
+    {
+        return Some(SocketAddr::new(ip, port));
+    }
+    text.parse::<SocketAddr>().ok().filter(|a| a.port() != 0)
 }
 
 /// An HTTP client with the tool's settings, holding one connection: one per
@@ -117,13 +197,25 @@ impl Transport {
             // worth keeping longer than ureq's default 15 s.
             .max_idle_age(Duration::from_secs(90))
             .build();
+        let resolver = CachingResolver {
+            overrides: options.resolve.clone(),
+            verbose: options.verbosity > 0,
+            ..CachingResolver::default()
+        };
         Ok(Transport {
-            agent: Agent::with_parts(config, connector, CachingResolver::default()),
+            agent: Agent::with_parts(config, connector, resolver),
             verbosity: options.verbosity,
             timeout: options.timeout,
             peer,
             body_log,
         })
+    }
+
+    /// Where `-v` notes about decisions go (the same stream as the request log).
+    pub fn notes(&self) -> Notes {
+        Notes {
+            verbose: self.verbosity > 0,
+        }
     }
 
     /// The server certificate of the latest TLS connection, shared: it changes
@@ -295,6 +387,23 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, Error> {
     Ok(certs)
 }
 
+/// Notes at `-v` about what the tool decided and why (which authentication
+/// scheme, a check it could not make), printed among the request log as
+/// `* …` lines, as curl does. Never given a secret.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Notes {
+    verbose: bool,
+}
+
+impl Notes {
+    /// Prints `text` at `-v`.
+    pub fn note(&self, text: &str) {
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "* {text}");
+        }
+    }
+}
+
 /// How long a resolved address is reused.
 const RESOLVE_TTL: Duration = Duration::from_secs(60);
 
@@ -302,10 +411,58 @@ const RESOLVE_TTL: Duration = Duration::from_secs(60);
 /// connection is waiting in the pool, and with a timeout set it does so on a
 /// new thread each time: a thread spawn per photo. One host per agent, so one
 /// cached answer, reused for [`RESOLVE_TTL`].
+///
+/// `--resolve` entries come first, and are never cached.
 #[derive(Debug, Default)]
 struct CachingResolver {
     inner: DefaultResolver,
     cache: std::sync::Mutex<Option<CachedAddrs>>,
+    overrides: Vec<Resolve>,
+    verbose: bool,
+}
+
+impl CachingResolver {
+    /// The `--resolve` addresses for a URI's host and port, if any.
+    fn overridden(
+        &self,
+        uri: &ureq::http::Uri,
+    ) -> Option<ureq::unversioned::resolver::ResolvedSocketAddrs> {
+        use ureq::unversioned::resolver::Resolver as _;
+        let authority = uri.authority()?;
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_ascii_lowercase();
+        let port = authority
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let entry = self
+            .overrides
+            .iter()
+            .find(|e| e.host == host && e.port == port)?;
+        if self.verbose {
+            let to: Vec<String> = entry.addrs.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                std::io::stderr(),
+                "* {host}:{port} is {} (--resolve)",
+                to.join(", ")
+            );
+        }
+        let mut addrs = self.empty();
+        for addr in &entry.addrs {
+            // Past ureq's 16 addresses, the rest would never be tried anyway.
+            if addrs.try_push(*addr).is_err() {
+                break;
+            }
+        }
+        Some(addrs)
+    }
 }
 
 #[derive(Debug)]
@@ -322,6 +479,9 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
         config: &ureq::config::Config,
         timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        if let Some(addrs) = self.overridden(uri) {
+            return Ok(addrs);
+        }
         let key = format!(
             "{}://{}",
             uri.scheme_str().unwrap_or(""),
@@ -385,5 +545,72 @@ impl Transport {
             ));
         }
         let _ = std::io::stderr().write_all(out.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_entries_as_curl_writes_them() {
+        let entry = Resolve::parse(" Autodiscover.Contoso.com:443:10.0.0.1,10.0.0.2 ").unwrap();
+        assert_eq!(entry.host, "autodiscover.contoso.com");
+        let addrs: Vec<String> = entry.addrs.iter().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["10.0.0.1:443", "10.0.0.2:443"]);
+        // IPv6 addresses bare or in brackets; an IPv6 host in brackets.
+        let entry = Resolve::parse("[2001:db8::1]:80:::1,[::2]").unwrap();
+        assert_eq!((entry.host.as_str(), entry.port), ("2001:db8::1", 80));
+        let addrs: Vec<String> = entry.addrs.iter().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["[::1]:80", "[::2]:80"]);
+        // Our addition: ADDR:PORT moves the port too (curl's --connect-to).
+        let entry = Resolve::parse("mail.contoso.com:443:127.0.0.1:8443,[::1]:9443").unwrap();
+        let addrs: Vec<String> = entry.addrs.iter().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["127.0.0.1:8443", "[::1]:9443"]);
+        for bad in [
+            "",
+            "mail.contoso.com",
+            "mail.contoso.com:443",
+            "mail.contoso.com:443:",
+            ":443:127.0.0.1",
+            "mail.contoso.com:https:127.0.0.1",
+            "mail.contoso.com:0:127.0.0.1",
+            "mail.contoso.com:443:mail2.contoso.com",
+            "mail.contoso.com:443:127.0.0.1:0",
+            "[::1:443:127.0.0.1",
+            "user@mail.contoso.com:443:127.0.0.1",
+        ] {
+            let err = Resolve::parse(bad).unwrap_err();
+            assert!(err.contains("give HOST:PORT:ADDR"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn resolve_entries_come_before_dns_and_match_host_and_port() {
+        let resolver = CachingResolver {
+            overrides: vec![Resolve::parse("mail.contoso.com:443:127.0.0.1:8443").unwrap()],
+            ..CachingResolver::default()
+        };
+        let uri = |text: &str| text.parse::<ureq::http::Uri>().unwrap();
+        let hit = resolver
+            .overridden(&uri("https://MAIL.contoso.com/EWS/Exchange.asmx"))
+            .unwrap();
+        assert_eq!(hit.len(), 1);
+        assert_eq!(hit[0].to_string(), "127.0.0.1:8443");
+        assert!(
+            resolver
+                .overridden(&uri("https://mail.contoso.com:8443/EWS"))
+                .is_none()
+        );
+        assert!(
+            resolver
+                .overridden(&uri("http://mail.contoso.com/EWS"))
+                .is_none()
+        );
+        assert!(
+            resolver
+                .overridden(&uri("https://other.contoso.com/EWS"))
+                .is_none()
+        );
     }
 }

@@ -73,6 +73,11 @@ impl HttpUrl {
         if text.is_empty() {
             return Err(UrlError::Empty);
         }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(UrlError::Malformed(redact(
+                &text.escape_debug().to_string(),
+            )));
+        }
         // The fragment never goes on the wire.
         let without_fragment = text.split('#').next().unwrap_or(text);
         let uri: Uri = without_fragment
@@ -110,11 +115,17 @@ impl HttpUrl {
             _ => String::new(),
         };
         let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
-        let path_and_query = if path_and_query.is_empty() {
-            "/"
-        } else {
-            path_and_query
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
         };
+        // Judged (and sent) by where it really points: `/autodiscover/../owa/x`
+        // is `/owa/x`, as curl and browsers send it.
+        let mut path_and_query = remove_dot_segments(if path.is_empty() { "/" } else { path });
+        if let Some(query) = query {
+            path_and_query.push('?');
+            path_and_query.push_str(query);
+        }
         let scheme = if https { "https" } else { "http" };
         let prefix = format!("{scheme}://{host_in_url}{port_in_url}");
         Ok(HttpUrl {
@@ -189,19 +200,26 @@ impl HttpUrl {
         }
     }
 
-    /// Resolves a `Location` value against this URL: absolute, scheme-relative
-    /// (`//host/x`), absolute-path (`/x`) or relative (`x`).
+    /// Resolves a `Location` value against this URL as RFC 3986 §5.2 does:
+    /// absolute (any other scheme than http and https is refused),
+    /// scheme-relative (`//host/x`), absolute-path (`/x`), relative (`x`,
+    /// `../x`), query-only (`?q=1`) or fragment-only (`#top`).
     ///
     /// ```
     /// use ews_photo::HttpUrl;
     /// let from = HttpUrl::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap();
     /// assert_eq!(from.join("/ews/exchange.asmx").unwrap().as_str(), "https://mail.contoso.com/ews/exchange.asmx");
     /// assert_eq!(from.join("Other.asmx").unwrap().as_str(), "https://mail.contoso.com/EWS/Other.asmx");
+    /// assert_eq!(from.join("../owa/").unwrap().as_str(), "https://mail.contoso.com/owa/");
     /// assert_eq!(from.join("HTTP://x/y").unwrap().origin().host, "x");
+    /// assert!(from.join("javascript:alert(1)").is_err());
     /// ```
     pub fn join(&self, location: &str) -> Result<HttpUrl, UrlError> {
         let location = location.trim();
-        if location.contains("://") {
+        if location.is_empty() {
+            return Err(UrlError::Empty);
+        }
+        if has_scheme(location) {
             return HttpUrl::parse(location);
         }
         let scheme = if self.https { "https" } else { "http" };
@@ -209,6 +227,13 @@ impl HttpUrl {
             return HttpUrl::parse(&format!("{scheme}://{rest}"));
         }
         let origin = &self.text[..self.path_at];
+        let location = location.split('#').next().unwrap_or_default();
+        if location.is_empty() {
+            return Ok(self.clone());
+        }
+        if location.starts_with('?') {
+            return HttpUrl::parse(&format!("{origin}{}{location}", self.path()));
+        }
         if location.starts_with('/') {
             return HttpUrl::parse(&format!("{origin}{location}"));
         }
@@ -218,6 +243,45 @@ impl HttpUrl {
         };
         HttpUrl::parse(&format!("{origin}{folder}{location}"))
     }
+}
+
+/// RFC 3986 §3.1: a reference starts with a scheme when `ALPHA *( ALPHA /
+/// DIGIT / "+" / "-" / "." ) ":"` comes before any `/`, `?` or `#`.
+fn has_scheme(reference: &str) -> bool {
+    let end = reference.find(['/', '?', '#']).unwrap_or(reference.len());
+    let Some(colon) = reference[..end].find(':') else {
+        return false;
+    };
+    let scheme = &reference[..colon];
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// RFC 3986 §5.2.4: `.` and `..` segments resolved.
+fn remove_dot_segments(path: &str) -> String {
+    if !path.split('/').any(|s| s == "." || s == "..") {
+        return path.to_string();
+    }
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    let mut out: Vec<&str> = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    out.pop();
+                }
+                // `/a/b/..` is the folder `/a/`.
+                if i == last {
+                    out.push("");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 /// A URL for a message: no user information or query (either may hold a secret).
@@ -238,6 +302,28 @@ impl fmt::Debug for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HttpUrl({self})")
     }
+}
+
+/// Percent-encodes every byte but RFC 3986's unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`) and those in `keep`: `keep = b""` for a query
+/// value, more of the sub-delimiters for a path segment.
+///
+/// ```
+/// use ews_photo::url::percent_encode;
+/// assert_eq!(percent_encode("o'neil+x@h", b""), "o%27neil%2Bx%40h");
+/// assert_eq!(percent_encode("o'neil+x@h", b"@"), "o%27neil%2Bx@h");
+/// assert_eq!(percent_encode("é #", b""), "%C3%A9%20%23");
+/// ```
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) || keep.contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// A proxy URL for messages: `http://user:pw@proxy` becomes `http://<redacted>@proxy`.
@@ -333,5 +419,70 @@ mod tests {
         let from = HttpUrl::parse("https://h/EWS/Exchange.asmx").unwrap();
         assert_eq!(from.join("//other/x").unwrap().as_str(), "https://other/x");
         assert_eq!(from.join("/").unwrap().as_str(), "https://h/");
+    }
+
+    #[test]
+    fn join_follows_rfc_3986() {
+        let base = HttpUrl::parse("https://contoso.com/autodiscover/autodiscover.xml").unwrap();
+        let join = |l: &str| base.join(l).unwrap().as_str().to_string();
+        assert_eq!(join("https://other.example/x"), "https://other.example/x");
+        assert_eq!(join("//other.example/y"), "https://other.example/y");
+        assert_eq!(
+            join("/Autodiscover/Autodiscover.xml"),
+            "https://contoso.com/Autodiscover/Autodiscover.xml"
+        );
+        assert_eq!(
+            join("other.xml"),
+            "https://contoso.com/autodiscover/other.xml"
+        );
+        assert_eq!(
+            join("../x/autodiscover.xml"),
+            "https://contoso.com/x/autodiscover.xml"
+        );
+        assert_eq!(
+            join("?q=1"),
+            "https://contoso.com/autodiscover/autodiscover.xml?q=1"
+        );
+        assert_eq!(
+            join("#top"),
+            "https://contoso.com/autodiscover/autodiscover.xml"
+        );
+        // A URL in the query is not the scheme of the reference.
+        assert_eq!(
+            join("x.xml?next=https://evil/"),
+            "https://contoso.com/autodiscover/x.xml?next=https://evil/"
+        );
+        for refused in [
+            "",
+            "  ",
+            "javascript:alert(1)",
+            "mailto:x@y",
+            "https://u@evil/",
+            "a b.xml",
+        ] {
+            assert!(base.join(refused).is_err(), "{refused:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_resolved() {
+        let path = |text: &str| HttpUrl::parse(text).unwrap().path().to_string();
+        assert_eq!(path("https://h/a/b/../c"), "/a/c");
+        assert_eq!(path("https://h/a/./b/."), "/a/b/");
+        assert_eq!(path("https://h/../../x"), "/x");
+        assert_eq!(path("https://h/a/.."), "/");
+        assert_eq!(
+            path("https://h/autodiscover/../owa/autodiscover.xml"),
+            "/owa/autodiscover.xml"
+        );
+        // Only the path: a query keeps its dots.
+        assert_eq!(
+            HttpUrl::parse("https://h/a/../b?x=../y").unwrap().as_str(),
+            "https://h/b?x=../y"
+        );
+        assert_eq!(
+            remove_dot_segments("/EWS/Exchange.asmx"),
+            "/EWS/Exchange.asmx"
+        );
     }
 }

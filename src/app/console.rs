@@ -43,6 +43,12 @@ impl Console {
         let _ = writeln!(std::io::stderr(), "ews-photo: {label} {message}");
     }
 
+    /// A message that is shown even with `-q`, because the user must act on
+    /// it (the device code of a sign-in).
+    pub fn always(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+
     /// A warning that is shown even with `-q`, because it is about safety.
     pub fn alarm(&self, message: &str) {
         let _ = writeln!(std::io::stderr(), "ews-photo: WARNING: {message}");

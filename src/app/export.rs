@@ -10,9 +10,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::app::{Console, config, interrupt};
 use crate::cli::{Connection, ExportArgs, ProgressArg};
 use crate::error::Error;
+use crate::export::input::{ListEntry, Source, classify};
 use crate::export::{self, Counts, Event, ExportOptions, Stop, Summary};
 use crate::human::HumanDuration;
 use crate::record::Status;
+use crate::validate_email;
 
 /// Plain progress lines when stderr is not a terminal.
 const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
@@ -30,7 +32,33 @@ pub fn run(
             "no address list: give a FILE (one address a line, or CSV), or pipe the list to stdin (-)".into(),
         ));
     }
-    let config = config::client_config(connection, verbosity, stdin_list, console)?;
+    // Without --url, and without an address in --user, Autodiscover needs the
+    // list's first address: the list is opened now (stdin can be read once).
+    let user_is_address = connection
+        .user
+        .as_deref()
+        .is_some_and(|u| validate_email(u).is_ok());
+    let list = if connection
+        .url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+        && !user_is_address
+    {
+        Some(Source::open(&args.input)?)
+    } else {
+        None
+    };
+    let first_address = || match &list {
+        Some(source) => first_address(source, args.column.as_deref()),
+        None => Err(Error::Usage("no address to run Autodiscover for".into())),
+    };
+    let config = config::client_config(
+        connection,
+        verbosity,
+        stdin_list,
+        console,
+        config::DiscoverFrom::List(&first_address),
+    )?;
     let options = ExportOptions {
         list: args.input.clone(),
         column: args.column.clone(),
@@ -43,6 +71,7 @@ pub fn run(
         sync: args.sync,
         prune: args.prune,
         skip_existing: args.skip_existing,
+        batch: args.batch as usize,
     };
     let show = match args.progress {
         ProgressArg::Never => false,
@@ -58,19 +87,36 @@ pub fn run(
         total: 0,
         started: Instant::now(),
     };
-    let result = export::run(&config, &options, &stop, &mut |event| {
+    let mut on_event = |event: Event| {
         if let Event::Started { .. } = event {
             // From here on, Ctrl-C stops the run cleanly (report and manifest
             // flushed); before, there is nothing to flush.
             interrupt::set_active(Some(stop.clone()));
         }
         progress.on(event);
-    });
+    };
+    let result = match list {
+        Some(list) => export::run_with_list(&config, &options, list, &stop, &mut on_event),
+        None => export::run(&config, &options, &stop, &mut on_event),
+    };
     interrupt::set_active(None);
     let summary = result?;
     progress.finish();
     console.info(&format!("ews-photo: {}", describe(&summary)));
     summary.into_result()
+}
+
+/// The list's first well-formed address, for Autodiscover.
+fn first_address(list: &Source, column: Option<&str>) -> Result<String, Error> {
+    for entry in list.entries(column)? {
+        if let ListEntry::Address { email, .. } = classify(entry?) {
+            return Ok(email);
+        }
+    }
+    Err(Error::Usage(format!(
+        "{}: no address in the list to run Autodiscover for; pass --url, or --user as user@domain",
+        list.name()
+    )))
 }
 
 /// "export: 5 of 5 addresses in 20ms (246/s): 3 fetched, …; report: run.csv".

@@ -126,7 +126,13 @@ fn get(
         record.path = Some(path.display().to_string());
         return Ok(record);
     }
-    let config = config::client_config(connection, verbosity, false, console)?;
+    let config = config::client_config(
+        connection,
+        verbosity,
+        false,
+        console,
+        config::DiscoverFrom::Photo(&email),
+    )?;
     let mut client = Client::new(config)?.on_wait(move |wait| console.warn(&wait.to_string()));
     let outcome = client.fetch(&PhotoRequest {
         email: email.clone(),

@@ -3,6 +3,7 @@
 
 mod config;
 mod console;
+mod discover;
 mod export;
 mod generate;
 mod get;
@@ -36,6 +37,7 @@ fn run(cli: Cli, console: Console) -> Result<(), Error> {
     match cli.command {
         Command::Get(args) => get::run(&cli.connection, cli.verbose, &args, console),
         Command::Export(args) => export::run(&cli.connection, cli.verbose, &args, console),
+        Command::Discover(args) => discover::run(&cli.connection, cli.verbose, &args, console),
         Command::Completions { shell } => {
             generate::print(&generate::completion(shell));
             Ok(())

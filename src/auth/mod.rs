@@ -1,16 +1,19 @@
 //! Credentials and authentication schemes.
 //!
-//! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer) put one
-//! `Authorization` header on every request; connection-bound ones (NTLM) run
-//! a handshake over several legs on one connection, which then stays
-//! authenticated. The [`Client`](crate::Client) hands each 401 challenge back
+//! Two kinds of [`Authenticator`]: single-leg ones (Basic, Bearer, and
+//! [`oauth::RenewingBearer`], whose token the tool gets and renews itself) put
+//! one `Authorization` header on every request; connection-bound ones (NTLM,
+//! Kerberos) run a handshake over one or more legs on one connection, which
+//! then stays authenticated. The [`Client`](crate::Client) hands each 401 challenge back
 //! to the authenticator until it succeeds or gives up, and tells it about the
 //! final answer. A client holds exactly one connection, so a connection-bound
 //! handshake is never split across two.
 
 pub mod challenge;
 pub mod channel_binding;
+pub mod kerberos;
 pub mod ntlm;
+pub mod oauth;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -34,6 +37,11 @@ pub enum AuthMethod {
     Bearer,
     /// NTLMv2 (in the `NTLM` or `Negotiate` HTTP scheme), connection-bound.
     Ntlm,
+    /// Kerberos inside `Negotiate`, with the system's GSS-API and the user's
+    /// ticket or client keytab; connection-bound.
+    Kerberos,
+    /// OAuth 2 bearer tokens the tool gets itself ([`Credentials::oauth`]).
+    OAuth,
 }
 
 /// Asks for the password of the named user; the error says why it could not.
@@ -98,6 +106,9 @@ pub struct Credentials {
     pub token: Option<Secret>,
     /// The NTLM domain for a plain user name (`--domain`, EWS_DOMAIN).
     pub domain: Option<String>,
+    /// Where `--auth oauth` gets its tokens: one source, shared by every
+    /// clone of these credentials (every worker of a run).
+    pub oauth: Option<Arc<oauth::TokenSource>>,
 }
 
 impl Credentials {
@@ -128,12 +139,18 @@ pub enum Step {
 }
 
 /// Why an authenticator cannot go on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AuthError {
     /// Missing or unusable settings (exit 2).
     Usage(String),
     /// The server's answer cannot be used safely (exit 4), e.g. an NTLMv1-only challenge.
     Protocol(String),
+    /// Authentication cannot be done on this side, or the server could not be
+    /// verified (exit 4): no Kerberos ticket, an unknown service principal,
+    /// a failed mutual authentication.
+    Local(String),
+    /// No token could be had from the sign-in server.
+    SignIn(oauth::OAuthError),
 }
 
 /// One authentication scheme in use: produces `Authorization` values and
@@ -159,6 +176,18 @@ pub trait Authenticator: Send {
     /// What a final rejection means for this scheme, and what to check;
     /// `challenge` is the server's last challenge for it (e.g. Bearer's `error`).
     fn rejection_hint(&self, challenge: Option<&Challenge>) -> String;
+
+    /// The mailbox these credentials are, for `X-AnchorMailbox` (Exchange
+    /// routes a request by it) when the back end sets none.
+    fn anchor_mailbox(&self) -> Option<String> {
+        None
+    }
+
+    /// What a 403 may mean for these credentials, when they can say more
+    /// than the server (an app's token without permissions).
+    fn forbidden_hint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Sends one fixed header: Basic and Bearer. After a 401 with it, gives up.
@@ -230,6 +259,8 @@ pub enum Choice {
     Bearer,
     /// NTLMv2 in the named HTTP scheme (`NTLM`, or `Negotiate` carrying raw NTLMSSP).
     Ntlm(&'static str),
+    /// Kerberos in `Negotiate`.
+    Kerberos,
 }
 
 /// The HTTP scheme NTLM tokens travel in: `NTLM` when offered, else `Negotiate`.
@@ -279,9 +310,26 @@ pub fn choose(
 
 /// Advice for a 401, from the offered schemes and the configured credentials.
 pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> String {
+    suggestion_with(offered, has_user, has_token, None)
+}
+
+/// [`suggestion`], with why Kerberos could not be used when that is known
+/// (it then replaces the general advice about tickets).
+pub fn suggestion_with(
+    offered: &[Challenge],
+    has_user: bool,
+    has_token: bool,
+    kerberos_unavailable: Option<&str>,
+) -> String {
     let offers = |scheme: &str| offered.iter().any(|c| c.is(scheme));
     let mut advice = Vec::new();
     let windows = offers("NTLM") || offers("Negotiate");
+    if offers("Negotiate") {
+        advice.push(kerberos_unavailable.map_or_else(
+            || "for Kerberos, get a ticket with kinit (a cron job: set KRB5_CLIENT_KTNAME to a client keytab)".to_string(),
+            str::to_string,
+        ));
+    }
     if windows && !has_user {
         advice.push("for NTLM, give --user (or EWS_USER) as DOMAIN\\user or user@domain and a password (EWS_PASSWORD, --password-file or --password-stdin)".to_string());
     }
@@ -290,17 +338,17 @@ pub fn suggestion(offered: &[Challenge], has_user: bool, has_token: bool) -> Str
     }
     if offers("Bearer") && !has_token {
         advice.push(
-            "for OAuth, give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
+            "for OAuth, sign in with --auth oauth, --tenant and --client-id (and a client secret, a certificate or --device-code), or give a token with EWS_TOKEN or --token-file and --auth bearer".to_string(),
         );
     }
     if offers("Kerberos") && !windows {
-        advice.push("this server offers only Kerberos, which ews-photo does not speak; ask the Exchange administrator to enable NTLM (Windows authentication) or OAuth".to_string());
+        advice.push("this server offers Kerberos only as its own scheme, not inside Negotiate, which is how ews-photo speaks it; ask the Exchange administrator to offer Negotiate (Windows authentication) or OAuth".to_string());
     }
     if advice.is_empty() {
         if offered.is_empty() {
             advice.push("the server named no scheme; check --url and the credentials".into());
         } else {
-            advice.push("none of the offered schemes can be used with the credentials given; try --auth ntlm, --auth basic or --auth bearer".into());
+            advice.push("none of the offered schemes can be used with the credentials given; try --auth kerberos, --auth ntlm, --auth basic or --auth bearer".into());
         }
     }
     advice.join("; ")
@@ -328,7 +376,14 @@ mod tests {
         assert!(advice.contains("for NTLM, give --user"), "{advice}");
         let kerberos = parse_challenges(["Kerberos"]);
         let advice = choose(&kerberos, true, false, true).unwrap_err();
-        assert!(advice.contains("only Kerberos"), "{advice}");
+        assert!(advice.contains("not inside Negotiate"), "{advice}");
+        // Negotiate means Kerberos too: say how to get a ticket.
+        let advice = choose(&negotiate, false, false, true).unwrap_err();
+        assert!(
+            advice.contains("kinit") && advice.contains("KRB5_CLIENT_KTNAME"),
+            "{advice}"
+        );
+        assert!(advice.contains("for NTLM, give --user"), "{advice}");
     }
 
     #[test]
@@ -362,6 +417,7 @@ mod tests {
             password: PasswordSource::Given(Secret::new("pw-123")),
             token: Some(Secret::new("tok-456")),
             domain: None,
+            oauth: None,
         };
         let shown = format!("{creds:?}");
         assert!(

@@ -1,12 +1,17 @@
 //! The ways to reach photos, behind one interface: EWS in its SOAP and REST
-//! forms today ([`ews`]), Microsoft Graph next.
+//! forms ([`ews`]), and Microsoft Graph ([`graph`]).
 //!
 //! A [`Backend`] is pure: it builds the HTTP request for a photo and says what
 //! each answer means. Authentication legs, redirects, retries and the
 //! connection are the [`Client`](crate::Client)'s; a back end never does I/O,
 //! so every answer shape a server has been seen to give is a unit test.
+//!
+//! A back end that can carry several requests in one ([`Batching`]: Graph's
+//! `$batch`) lets the client send the requests of several photos' exchanges
+//! together; the exchanges themselves do not know.
 
 pub mod ews;
+pub mod graph;
 
 use crate::PhotoSize;
 use crate::error::ServerError;
@@ -78,6 +83,26 @@ pub trait Exchange: Send {
 /// Formats a body for `-vv` logs; the media type helps with binary data.
 pub type BodyLog = fn(&[u8], Option<&str>) -> String;
 
+/// Several requests carried in one, and their answers taken apart again
+/// (pure, like the rest of a back end).
+pub trait Batching: Send + Sync {
+    /// The most requests one batch may carry.
+    fn limit(&self) -> usize;
+
+    /// One request carrying `parts`, each under its id (unique, at most
+    /// [`Batching::limit`] of them).
+    fn wrap(&self, parts: &[(String, &HttpRequest)]) -> HttpRequest;
+
+    /// The answer to each part, by id, in any order (a part whose answer
+    /// cannot be read has the reason instead); or, when the batch as a whole
+    /// was refused, what that means (busy, forbidden…) for every part.
+    #[allow(clippy::type_complexity)]
+    fn unwrap(
+        &self,
+        reply: &HttpReply,
+    ) -> Result<Vec<(String, Result<HttpReply, ServerError>)>, ServerError>;
+}
+
 /// A way to reach photos.
 ///
 /// ```
@@ -100,5 +125,25 @@ pub trait Backend: Send + Sync {
     /// How bodies are shown in `-vv` logs (e.g. SOAP picture data shortened).
     fn body_log(&self) -> BodyLog {
         crate::http::abbreviate_body
+    }
+
+    /// The way to send several requests as one, if the service has one.
+    fn batching(&self) -> Option<&dyn Batching> {
+        None
+    }
+
+    /// What a 401 that refused the credentials means for this service, when
+    /// the answer says more than the authentication scheme can (Graph's error
+    /// code and request IDs); `None` leaves it to the scheme.
+    fn rejection_hint(&self, reply: &HttpReply) -> Option<String> {
+        let _ = reply;
+        None
+    }
+
+    /// Whether the service routes a request by its `X-AnchorMailbox` header
+    /// (Exchange does), which the client then sets to the signed-in user when
+    /// the back end set none. Graph routes by the URL, and gets none.
+    fn routes_by_anchor_mailbox(&self) -> bool {
+        false
     }
 }

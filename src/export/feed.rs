@@ -1,10 +1,12 @@
-//! The list as the workers read it, one address at a time.
+//! The list as the workers read it, a few addresses at a time (as many as a
+//! worker's client sends at once).
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 
 use super::input::{Entries, ListEntry, classify};
 use super::plan::{Note, Notes};
-use super::{Finished, Msg, RunSettings, manifest};
+use super::{Finished, RunSettings, RunState, WorkerReport, manifest};
 use crate::error::{Error, Exit};
 use crate::output;
 use crate::record::{Record, Status};
@@ -40,18 +42,35 @@ impl AddressFeed {
     /// The next address to fetch; `None` at the end of the list (or when the
     /// collector is gone).
     #[cfg(test)]
-    pub fn next_job(&mut self, settings: &RunSettings, tx: &SyncSender<Msg>) -> Option<Job> {
+    pub fn next_job(
+        &mut self,
+        state: &RunState,
+        settings: &RunSettings,
+        tx: &SyncSender<WorkerReport>,
+    ) -> Option<Job> {
         loop {
-            if let Some(job) = self.next_address(tx)?.job(settings, tx) {
+            if let Some(job) = self.next_address(tx)?.job(state, settings, tx) {
                 return Some(job);
             }
         }
     }
 
+    /// Up to `n` addresses of the list that are not repeats, with their
+    /// notes; fewer at the end of the list (or when the collector is gone).
+    pub fn next_addresses(&mut self, n: usize, tx: &SyncSender<WorkerReport>) -> Vec<Address> {
+        let mut addresses = Vec::with_capacity(n);
+        while addresses.len() < n
+            && let Some(address) = self.next_address(tx)
+        {
+            addresses.push(address);
+        }
+        addresses
+    }
+
     /// The next address of the list that is not a repeat, with its note;
     /// `None` at the end of the list (or when the collector is gone). What
     /// needs no other line is left to [`Address::job`], outside the lock.
-    pub fn next_address(&mut self, tx: &SyncSender<Msg>) -> Option<Address> {
+    fn next_address(&mut self, tx: &SyncSender<WorkerReport>) -> Option<Address> {
         loop {
             let raw = match self.entries.as_mut()?.next() {
                 None => {
@@ -60,7 +79,7 @@ impl AddressFeed {
                 }
                 Some(Err(err)) => {
                     self.entries = None;
-                    let _ = tx.send(Msg::InputError(err));
+                    let _ = tx.send(WorkerReport::InputError(err));
                     return None;
                 }
                 Some(Ok(raw)) => raw,
@@ -71,7 +90,7 @@ impl AddressFeed {
                     record.line = Some(line);
                     record.error = Some(error);
                     record.exit_code = Exit::Usage.code();
-                    tx.send(Msg::Finished(Box::new(Finished::of(record))))
+                    tx.send(WorkerReport::Finished(Box::new(Finished::of(record))))
                         .ok()?;
                     continue;
                 }
@@ -81,7 +100,7 @@ impl AddressFeed {
                 Ok(note) => note,
                 Err(err) => {
                     self.entries = None;
-                    let _ = tx.send(Msg::InputError(Error::local(
+                    let _ = tx.send(WorkerReport::InputError(Error::local(
                         "read the sorted list back from its temporary file",
                         err,
                     )));
@@ -106,14 +125,19 @@ pub(super) struct Address {
 impl Address {
     /// The job for this address, or `None` when it needs none (its file is
     /// kept with `--skip-existing`: the record is sent).
-    pub fn job(self, settings: &RunSettings, tx: &SyncSender<Msg>) -> Option<Job> {
+    pub fn job(
+        self,
+        state: &RunState,
+        settings: &RunSettings,
+        tx: &SyncSender<WorkerReport>,
+    ) -> Option<Job> {
         let Address { line, email, note } = self;
         let previous = match note {
             Some(Note::Repeat) => None,
             Some(Note::Previous(json)) => match manifest::parse_entry(&email, &json) {
                 Ok(entry) => Some(entry),
                 Err(warning) => {
-                    let _ = tx.send(Msg::Warning(warning));
+                    let _ = tx.send(WorkerReport::Warning(warning));
                     None
                 }
             },
@@ -140,11 +164,23 @@ impl Address {
                 let mut record = Record::new(email, Status::Skipped);
                 record.line = Some(line);
                 record.path = Some(path.display().to_string());
-                let _ = tx.send(Msg::Finished(Box::new(Finished::of(record))));
+                let _ = tx.send(WorkerReport::Finished(Box::new(Finished::of(record))));
                 return None;
             }
         }
         let previous = previous.filter(|_| settings.sync);
+        if let Some(entry) = &previous
+            && entry.backend() != settings.backend
+            && !state.told_other_backend.swap(true, Ordering::Relaxed)
+        {
+            let _ = tx.send(WorkerReport::Warning(format!(
+                "the manifest in {} was written by the {} back end, whose ETags mean nothing to {}: those photos are downloaded and written again, once (the manifest then records them for {})",
+                settings.dir.display(),
+                entry.backend(),
+                settings.backend,
+                settings.backend
+            )));
+        }
         let if_none_match = previous
             .as_ref()
             .filter(|entry| settings.still_fits(&email, entry))

@@ -61,9 +61,14 @@ pub struct Entry {
     /// version 0.1, which only ever used what `--name` said at the time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The server's ETag for that photo.
+    /// The server's ETag for that photo (Graph: its `@odata.mediaEtag`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// The back end that wrote the entry, as `--backend` names it; absent
+    /// means `ews` (the only one before Graph). An ETag means something only
+    /// to the back end that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     /// When it was fetched (UTC, RFC 3339).
     pub fetched: String,
 }
@@ -72,6 +77,11 @@ impl Entry {
     /// The key the manifest files it under: the address, lower-cased.
     pub fn key(&self) -> String {
         self.email.to_lowercase()
+    }
+
+    /// The back end that wrote it: `ews` when the entry does not say.
+    pub fn backend(&self) -> &str {
+        self.backend.as_deref().unwrap_or("ews")
     }
 }
 
@@ -795,6 +805,7 @@ mod tests {
             size: "HR96x96".into(),
             name: Some("{email}.{ext}".into()),
             etag: Some(etag.into()),
+            backend: None,
             fetched: "2026-12-01T00:00:00Z".into(),
         }
     }
@@ -1028,14 +1039,47 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             Manifest::path(dir.path()),
-            "{\"version\":1,\"entries\":{\n\"a@b.c\":{\"email\":\"a@b.c\",\"file\":\"a\",\"size\":\"HR96x96\",\"fetched\":\"x\",\"backend\":\"graph\"}\n}}\n",
+            "{\"version\":1,\"entries\":{\n\"a@b.c\":{\"email\":\"a@b.c\",\"file\":\"a\",\"size\":\"HR96x96\",\"fetched\":\"x\",\"origin\":\"a later version\"}\n}}\n",
         )
         .unwrap();
         let (mut m, _) = Manifest::load(dir.path());
         m.set(&entry("b@b.c", "b"));
         m.save().unwrap();
         let text = std::fs::read_to_string(Manifest::path(dir.path())).unwrap();
-        assert!(text.contains("\"backend\":\"graph\""), "{text}");
+        assert!(text.contains("\"origin\":\"a later version\""), "{text}");
+    }
+
+    #[test]
+    fn the_back_end_of_an_entry_survives_the_journal_and_the_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let by_graph = Entry {
+            backend: Some("graph".into()),
+            ..entry("g@b.c", "mediaetag")
+        };
+        let (mut m, _) = Manifest::load(dir.path());
+        m.set(&by_graph);
+        m.set(&entry("e@b.c", "etag"));
+        m.save().unwrap();
+        let (mut m, _) = Manifest::load(dir.path());
+        let entries = all(&m);
+        assert_eq!(entries[0].1.backend(), "ews");
+        assert_eq!(
+            entries[0].1.backend, None,
+            "absent means EWS, as before Graph"
+        );
+        assert_eq!(entries[1].1, by_graph);
+        // And through a killed run's journal, folded in by the next run.
+        m.set(&Entry {
+            etag: Some("newer".into()),
+            ..by_graph.clone()
+        });
+        m.flush().unwrap();
+        std::mem::forget(m);
+        let (m, warnings) = Manifest::load(dir.path());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let entries = all(&m);
+        assert_eq!(entries[1].1.backend(), "graph");
+        assert_eq!(entries[1].1.etag.as_deref(), Some("newer"));
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub struct ExportOptions {
     pub prune: bool,
     /// Skip addresses whose file exists, with no request.
     pub skip_existing: bool,
+    /// Photos a worker hands its client at once, for back ends that batch
+    /// requests (Graph: up to 20 in one `$batch`); 1 sends one request per
+    /// photo. EWS always sends one request per photo.
+    pub batch: usize,
 }
 
 impl ExportOptions {
@@ -111,9 +115,15 @@ impl ExportOptions {
             sync: false,
             prune: false,
             skip_existing: false,
+            batch: DEFAULT_BATCH,
         }
     }
 }
+
+/// Photos per batch by default: Graph's limit. Graph runs at most 4 parts of
+/// a batch at a time, so a batch of 20 takes about as long as 5 single
+/// requests, and carries 20 photos (the bench's figures are in the README).
+pub const DEFAULT_BATCH: usize = 20;
 
 /// The template when `--name` is not given (and of every 0.1 manifest entry
 /// that records none).
@@ -262,15 +272,21 @@ struct RunSettings {
     skip_existing: bool,
     /// The extension a name gets before the real format is known.
     default_ext: &'static str,
+    /// The back end's name, recorded in the manifest (`ews`, `graph`).
+    backend: &'static str,
+    /// Photos a worker takes from the list at once.
+    batch: usize,
 }
 
 impl RunSettings {
     /// True when a manifest entry is what this run would write, but for the
-    /// photo itself: same size, same --format, same --name. Otherwise the
-    /// photo is fetched again (and the old file replaced).
+    /// photo itself: same back end (another's ETag means nothing here), same
+    /// size, same --format, same --name. Otherwise the photo is fetched again
+    /// (and the old file replaced).
     fn still_fits(&self, email: &str, entry: &manifest::Entry) -> bool {
         let ext = extension(&entry.file);
-        entry.size == self.size.code()
+        entry.backend() == self.backend
+            && entry.size == self.size.code()
             && self.format.is_none_or(|f| f.extension() == ext)
             && self.template.render(email, self.size, ext) == entry.file
     }
@@ -307,9 +323,22 @@ struct RunState {
     pause_until: Mutex<Option<Instant>>,
     /// Set once the first worker's first request is answered.
     warmed: (Mutex<bool>, Condvar),
+    /// Said once that the manifest's entries are another back end's.
+    told_other_backend: AtomicBool,
 }
 
 impl RunState {
+    fn new(stop: &Stop) -> RunState {
+        RunState {
+            stop: stop.clone(),
+            abort: AtomicBool::new(false),
+            writes: RwLock::new(()),
+            pause_until: Mutex::new(None),
+            warmed: (Mutex::new(false), Condvar::new()),
+            told_other_backend: AtomicBool::new(false),
+        }
+    }
+
     fn interrupted(&self) -> bool {
         self.stop.is_requested()
     }
@@ -324,20 +353,24 @@ impl RunState {
         changed.notify_all();
     }
 
+    /// Until the first worker's first answer (or the run stops). Not bounded
+    /// by a time: the first answer takes at most one request's --timeout, and
+    /// a bound would let every worker send a wrong password on a slow start.
     fn wait_warmed(&self) {
         let (lock, changed) = &self.warmed;
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: a slow first answer must not hold the whole run.
-        let _ = changed
-            .wait_timeout_while(guard, Duration::from_secs(2), |warm| {
-                !*warm && !self.stopping()
-            })
-            .unwrap_or_else(|e| e.into_inner());
+        let mut warm = lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Woken by the first answer; the slices only notice a Ctrl-C.
+        while !*warm && !self.stopping() {
+            warm = changed
+                .wait_timeout(warm, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 }
 
 /// From the workers to the collector.
-enum Msg {
+enum WorkerReport {
     Finished(Box<Finished>),
     Warning(String),
     Paused(BusyWait),
@@ -379,9 +412,33 @@ pub fn run(
     stop: &Stop,
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary, Error> {
+    run_list(config, options, None, stop, events)
+}
+
+/// As [`run`], with the list already open: the caller has read it (for the
+/// first address, to find the EWS URL by Autodiscover), and stdin can be
+/// read only once. `options.list` only names it.
+pub fn run_with_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Source,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
+    run_list(config, options, Some(list), stop, events)
+}
+
+fn run_list(
+    config: &ClientConfig,
+    options: &ExportOptions,
+    list: Option<Source>,
+    stop: &Stop,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, Error> {
     let template = Template::parse(&options.name)?;
     let jobs = options.jobs.max(1);
-    if jobs > EWS_MAX_CONCURRENCY {
+    let backend = config.service.name();
+    if jobs > EWS_MAX_CONCURRENCY && backend == "ews" {
         events(Event::Warning(&format!(
             "--jobs {jobs} is above Exchange's default limit of {EWS_MAX_CONCURRENCY} concurrent requests per user (EWSMaxConcurrency); expect busy answers"
         )));
@@ -389,19 +446,19 @@ pub fn run(
     // The report first: a report that cannot be written fails the run before any request.
     let mut report = options.report.as_deref().map(Report::create).transpose()?;
     let gate = Arc::new(Gate::default());
-    let (tx, rx) = mpsc::sync_channel::<Msg>(256 + 4 * jobs);
-    let state = Arc::new(RunState {
-        stop: stop.clone(),
-        abort: AtomicBool::new(false),
-        writes: RwLock::new(()),
-        pause_until: Mutex::new(None),
-        warmed: (Mutex::new(false), Condvar::new()),
-    });
+    let (tx, rx) = mpsc::sync_channel::<WorkerReport>(256 + 4 * jobs);
+    let state = Arc::new(RunState::new(stop));
     // Every client is built (and the settings checked) before anything is read.
     let clients = (0..jobs)
         .map(|_| worker_client(config, &gate, &state, &tx))
         .collect::<Result<Vec<_>, Error>>()?;
-    let source = Source::open(&options.list)?;
+    let batch = options
+        .batch
+        .clamp(1, clients.first().map_or(1, Client::batch_limit));
+    let source = match list {
+        Some(source) => source,
+        None => Source::open(&options.list)?,
+    };
     let default_ext = options.format.map_or("jpg", |f| f.extension());
     // A folder not made yet has no manifest, and is made only once the list
     // passed its checks; pass 1 sorts in the temporary folder meanwhile.
@@ -424,6 +481,11 @@ pub fn run(
         &scratch,
     )?;
     let (total, duplicates) = (plan.total, plan.duplicates);
+    // One sign-in before the workers start: a refusal stops the run before any
+    // photo is asked for, and a device code is shown before any progress.
+    if let Some(tokens) = &config.credentials.oauth {
+        tokens.token()?;
+    }
 
     std::fs::create_dir_all(&options.dir)
         .map_err(|e| Error::local(format!("create the folder {}", options.dir.display()), e))?;
@@ -443,6 +505,8 @@ pub fn run(
         prune: options.prune,
         skip_existing: options.skip_existing,
         default_ext,
+        backend,
+        batch,
     });
     let feed = Arc::new(Mutex::new(AddressFeed::new(
         source.entries(options.column.as_deref())?,
@@ -491,7 +555,7 @@ fn worker_client(
     config: &ClientConfig,
     gate: &Arc<Gate>,
     state: &Arc<RunState>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
 ) -> Result<Client, Error> {
     let state = Arc::clone(state);
     let tx = tx.clone();
@@ -507,7 +571,7 @@ fn worker_client(
             }
             drop(pause);
             if announce {
-                let _ = tx.send(Msg::Paused(wait.clone()));
+                let _ = tx.send(WorkerReport::Paused(wait.clone()));
             }
         }))
 }
@@ -530,7 +594,7 @@ impl Collector<'_> {
     /// counts, what stopped the run, and whether it was interrupted.
     fn run(
         mut self,
-        rx: Receiver<Msg>,
+        rx: Receiver<WorkerReport>,
         total: u64,
         workers: usize,
         events: &mut dyn FnMut(Event),
@@ -582,9 +646,9 @@ impl Collector<'_> {
         (self.counts, self.stopped_by, interrupted)
     }
 
-    fn handle(&mut self, msg: Msg, workers: usize, events: &mut dyn FnMut(Event)) {
+    fn handle(&mut self, msg: WorkerReport, workers: usize, events: &mut dyn FnMut(Event)) {
         match msg {
-            Msg::Finished(finished) => {
+            WorkerReport::Finished(finished) => {
                 let Finished {
                     record,
                     change,
@@ -613,12 +677,12 @@ impl Collector<'_> {
                     self.dirty = true;
                 }
             }
-            Msg::Warning(text) => events(Event::Warning(&text)),
-            Msg::Paused(wait) => events(Event::Paused {
+            WorkerReport::Warning(text) => events(Event::Warning(&text)),
+            WorkerReport::Paused(wait) => events(Event::Paused {
                 wait: &wait,
                 workers,
             }),
-            Msg::InputError(err) => self.stop(err),
+            WorkerReport::InputError(err) => self.stop(err),
         }
     }
 

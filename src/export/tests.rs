@@ -2,6 +2,7 @@
 //! still fits, what may be deleted, and whole runs against the stand-in, in
 //! process (two runs in one process must not share a stop).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
 
 use super::feed::AddressFeed;
@@ -19,6 +20,8 @@ fn settings(dir: &Path, name: &str) -> RunSettings {
         prune: true,
         skip_existing: false,
         default_ext: "jpg",
+        backend: "ews",
+        batch: 1,
     }
 }
 
@@ -29,6 +32,7 @@ fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
         size: "HR96x96".into(),
         name: name.map(str::to_string),
         etag: Some("e1".into()),
+        backend: None,
         fetched: "2026-12-01T00:00:00Z".into(),
     }
 }
@@ -72,8 +76,9 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
         &settings,
         true,
     );
+    let state = RunState::new(&Stop::default());
     let mut jobs = Vec::new();
-    while let Some(job) = feed.next_job(&settings, &tx) {
+    while let Some(job) = feed.next_job(&state, &settings, &tx) {
         jobs.push(job);
     }
     let emails: Vec<&str> = jobs.iter().map(|j| j.email.as_str()).collect();
@@ -98,7 +103,7 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
             .all(|j| j.previous.is_none())
     );
     // The malformed line became a failed record with its line number.
-    let Ok(Msg::Finished(finished)) = rx.try_recv() else {
+    let Ok(WorkerReport::Finished(finished)) = rx.try_recv() else {
         panic!("a record for the malformed line")
     };
     assert_eq!(finished.record.line, Some(2));
@@ -119,9 +124,11 @@ fn a_damaged_entry_counts_as_missing_with_a_warning() {
     let settings = settings(dir.path(), DEFAULT_TEMPLATE);
     let (tx, rx) = mpsc::sync_channel(16);
     let mut feed = feed(dir.path(), "bob@contoso.com\n", &settings, true);
-    let job = feed.next_job(&settings, &tx).unwrap();
+    let job = feed
+        .next_job(&RunState::new(&Stop::default()), &settings, &tx)
+        .unwrap();
     assert!(job.previous.is_none() && job.if_none_match.is_none());
-    let Ok(Msg::Warning(warning)) = rx.try_recv() else {
+    let Ok(WorkerReport::Warning(warning)) = rx.try_recv() else {
         panic!("a warning")
     };
     assert!(warning.contains("bob@contoso.com is damaged"), "{warning}");
@@ -135,11 +142,65 @@ fn skip_existing_sends_a_record_instead_of_a_job() {
     settings.skip_existing = true;
     let (tx, rx) = mpsc::sync_channel(4);
     let mut feed = feed(dir.path(), "a@b.c\nd@e.f\n", &settings, true);
-    assert_eq!(feed.next_job(&settings, &tx).unwrap().email, "d@e.f");
-    let Ok(Msg::Finished(skipped)) = rx.try_recv() else {
+    let state = RunState::new(&Stop::default());
+    assert_eq!(
+        feed.next_job(&state, &settings, &tx).unwrap().email,
+        "d@e.f"
+    );
+    let Ok(WorkerReport::Finished(skipped)) = rx.try_recv() else {
         panic!()
     };
     assert_eq!(skipped.record.status, Status::Skipped);
+}
+
+/// Entries reach the feed through pass 1's sorted merge; another back end's
+/// are passed on (the file can still be replaced) but their ETags are not
+/// sent, and that is said once per run, not once per address.
+#[test]
+fn another_back_ends_entries_are_not_trusted_and_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = Manifest::load(dir.path()).0;
+    for user in ["ann", "ben", "cy"] {
+        let file = format!("{user}@contoso.com.jpg");
+        std::fs::write(dir.path().join(&file), b"old").unwrap();
+        manifest.set(&entry(&format!("{user}@contoso.com"), &file, None));
+    }
+    manifest.save().unwrap();
+    let mut settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    settings.backend = "graph";
+    let (tx, rx) = mpsc::sync_channel(16);
+    let mut three = feed(
+        dir.path(),
+        "ann@contoso.com\nben@contoso.com\ncy@contoso.com\n",
+        &settings,
+        true,
+    );
+    let state = RunState::new(&Stop::default());
+    let mut jobs = Vec::new();
+    while let Some(job) = three.next_job(&state, &settings, &tx) {
+        jobs.push(job);
+    }
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j.previous.is_some()));
+    assert!(jobs.iter().all(|j| j.if_none_match.is_none()));
+    let warnings: Vec<String> = rx
+        .try_iter()
+        .filter_map(|report| match report {
+            WorkerReport::Warning(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("written by the ews back end") && warnings[0].contains("graph"),
+        "{}",
+        warnings[0]
+    );
+    // The same entries, read by the back end that wrote them: ETags go out.
+    settings.backend = "ews";
+    let mut one = feed(dir.path(), "ann@contoso.com\n", &settings, true);
+    let job = one.next_job(&state, &settings, &tx).unwrap();
+    assert_eq!(job.if_none_match.as_deref(), Some("e1"));
 }
 
 #[test]
@@ -185,6 +246,14 @@ fn an_entry_still_fits_only_for_the_same_size_format_and_name() {
     png.format = Some(Format::Png);
     assert!(!png.still_fits("Alice@contoso.com", &e));
     assert!(!settings(dir.path(), "{local}.{ext}").still_fits("Alice@contoso.com", &e));
+    // Another back end's ETag is not sent: an entry without one is EWS's.
+    let mut graph = settings(dir.path(), DEFAULT_TEMPLATE);
+    graph.backend = "graph";
+    assert!(!graph.still_fits("Alice@contoso.com", &e));
+    let mut by_graph = e.clone();
+    by_graph.backend = Some("graph".into());
+    assert!(graph.still_fits("Alice@contoso.com", &by_graph));
+    assert!(!plain.still_fits("Alice@contoso.com", &by_graph));
 }
 
 #[test]
@@ -298,4 +367,63 @@ fn a_stop_asked_before_the_start_fetches_nothing() {
     assert_eq!(summary.counts.done(), 0);
     assert!(server.requests().is_empty());
     assert!(matches!(summary.into_result(), Err(Error::Interrupted)));
+}
+
+/// The pause is shared: once the gate is closed, a worker can finish at most
+/// the one request it already had on the wire, and sends nothing more until
+/// the hint has passed. Stated that way, nothing here depends on timing: the
+/// event is heard after the gate closed, and the gate cannot open early.
+#[test]
+fn a_busy_answer_pauses_every_worker_until_the_hint() {
+    let hint = Duration::from_millis(500);
+    let server = ews_standin::StandIn::start(ews_standin::Options {
+        backoff_ms: hint.as_millis() as u64,
+        latency: Duration::from_millis(20),
+        ..ews_standin::Options::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("users.txt");
+    let mut addresses: Vec<String> = (0..40).map(|i| format!("user{i}@contoso.com")).collect();
+    addresses.insert(12, "busyfault-1@contoso.com".into());
+    std::fs::write(&list, addresses.join("\n")).unwrap();
+    let mut options = ExportOptions::new(&list, dir.path().join("photos"));
+    options.jobs = 4;
+    let mut heard = Vec::new();
+    let summary = run(&config(&server), &options, &Stop::default(), &mut |event| {
+        if let Event::Paused { workers, .. } = event {
+            heard.push((Instant::now(), workers));
+        }
+    })
+    .unwrap();
+    assert_eq!(summary.counts.fetched, 41);
+    assert_eq!(heard.len(), 1, "one message per pause, not one per worker");
+    let (paused_at, workers) = heard[0];
+    assert_eq!(workers, 4);
+    let requests = server.requests();
+    let busy: Vec<Instant> = requests
+        .iter()
+        .filter(|r| r.email.as_deref() == Some("busyfault-1@contoso.com"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(busy.len(), 2, "one busy answer, one retry");
+    assert!(busy[1] - busy[0] >= hint);
+    let mut during: HashMap<u64, usize> = HashMap::new();
+    for r in requests
+        .iter()
+        .filter(|r| r.at > paused_at && r.at < busy[0] + hint)
+    {
+        *during.entry(r.connection).or_default() += 1;
+    }
+    assert!(
+        during.values().all(|&n| n <= 1),
+        "a worker sent a new request during the pause: {during:?}"
+    );
+    // And the other workers carried on afterwards, on their own connections.
+    let after: HashSet<u64> = requests
+        .iter()
+        .filter(|r| r.at >= busy[0] + hint)
+        .map(|r| r.connection)
+        .collect();
+    assert!(after.len() >= 2, "{after:?}");
 }

@@ -1,11 +1,12 @@
-//! One worker: takes addresses from the feed, fetches, writes, and sends what
-//! happened to the collector.
+//! One worker: takes addresses from the feed (several at once when its
+//! client can batch their requests), fetches, writes, and sends what happened
+//! to the collector.
 
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 
 use super::feed::{AddressFeed, Job};
-use super::{Finished, ManifestChange, Msg, RunSettings, RunState, manifest};
+use super::{Finished, ManifestChange, RunSettings, RunState, WorkerReport, manifest};
 use crate::backend::{Outcome, PhotoRequest};
 use crate::client::Client;
 use crate::error::{Error, Exit};
@@ -17,7 +18,7 @@ pub(super) fn work(
     index: usize,
     mut client: Client,
     feed: &Mutex<AddressFeed>,
-    tx: &SyncSender<Msg>,
+    tx: &SyncSender<WorkerReport>,
     state: &RunState,
     settings: &RunSettings,
 ) {
@@ -27,47 +28,58 @@ pub(super) fn work(
         state.wait_warmed();
     }
     let mut first = index == 0;
-    loop {
+    'run: loop {
         if state.stopping() {
             break;
         }
-        // Only reading the list holds the lock; the rest of preparing a job
-        // (the manifest entry, a look at the file) is done outside it.
-        let next = loop {
-            if state.stopping() {
-                break None;
-            }
-            let address = feed
+        // The run's first request carries one photo: the other workers wait
+        // for it, and it tells soonest whether the credentials work.
+        let take = if first { 1 } else { settings.batch };
+        let mut jobs = Vec::with_capacity(take);
+        while jobs.len() < take && !state.stopping() {
+            // Only reading the list holds the lock; the rest of preparing a
+            // job (the manifest entry, a look at the file) is done outside it.
+            let addresses = feed
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .next_address(tx);
-            match address {
-                None => break None,
-                Some(address) => {
-                    if let Some(job) = address.job(settings, tx) {
-                        break Some(job);
-                    }
+                .next_addresses(take - jobs.len(), tx);
+            if addresses.is_empty() {
+                break;
+            }
+            jobs.extend(
+                addresses
+                    .into_iter()
+                    .filter_map(|address| address.job(state, settings, tx)),
+            );
+        }
+        if jobs.is_empty() || state.stopping() {
+            break;
+        }
+        let requests: Vec<PhotoRequest> = jobs.iter().map(|job| request(job, settings)).collect();
+        let results = client.fetch_many(&requests);
+        let mut stop = false;
+        for (job, result) in jobs.iter().zip(results) {
+            let finished = write_one(job, result, state, settings, tx);
+            if finished.as_ref().is_some_and(|f| f.fatal.is_some()) {
+                // Before anyone is woken: the waiting workers must see the stop.
+                state.abort.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if first {
+                first = false;
+                if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
+                    state.set_warmed();
                 }
             }
-        };
-        let Some(job) = next else {
-            break;
-        };
-        if state.stopping() {
-            break;
-        }
-        let finished = fetch_one(&mut client, &job, state, settings, tx);
-        if first {
-            first = false;
-            if finished.as_ref().is_none_or(|f| f.fatal.is_none()) {
-                state.set_warmed();
+            // Interrupted before writing: the rest is left for the next run.
+            let Some(finished) = finished else {
+                break 'run;
+            };
+            stop |= finished.fatal.is_some();
+            if tx.send(WorkerReport::Finished(Box::new(finished))).is_err() {
+                break 'run;
             }
         }
-        let Some(finished) = finished else {
-            break;
-        };
-        let stop = finished.fatal.is_some();
-        if tx.send(Msg::Finished(Box::new(finished))).is_err() || stop {
+        if stop {
             break;
         }
     }
@@ -82,30 +94,34 @@ fn record(job: &Job, status: Status) -> Record {
     record
 }
 
-/// Fetches and writes one photo. `None` when interrupted before writing (the
-/// address is left for the next run).
-fn fetch_one(
-    client: &mut Client,
-    job: &Job,
-    state: &RunState,
-    settings: &RunSettings,
-    tx: &SyncSender<Msg>,
-) -> Option<Finished> {
-    let request = PhotoRequest {
+fn request(job: &Job, settings: &RunSettings) -> PhotoRequest {
+    PhotoRequest {
         email: job.email.clone(),
         size: settings.size,
         if_none_match: job.if_none_match.clone(),
-    };
+    }
+}
+
+/// Writes one photo that was fetched (or says what else happened). `None`
+/// when interrupted before writing (the address is left for the next run).
+fn write_one(
+    job: &Job,
+    fetched: Result<Outcome, Error>,
+    state: &RunState,
+    settings: &RunSettings,
+    tx: &SyncSender<WorkerReport>,
+) -> Option<Finished> {
     let failed = |err: Error| {
         let mut record = Record::failed(job.email.clone(), &err);
         record.line = Some(job.line);
         Finished {
             record,
             change: None,
-            fatal: (err.exit() == Exit::Auth).then_some(err),
+            // A failed sign-in fails every address alike: stop, as for a refusal.
+            fatal: (err.exit() == Exit::Auth || matches!(err, Error::SignIn(_))).then_some(err),
         }
     };
-    let raw = match client.fetch(&request) {
+    let raw = match fetched {
         Ok(Outcome::Photo(raw)) => raw,
         Ok(Outcome::Unchanged { etag, expires }) => {
             let previous = job.previous.as_ref();
@@ -126,7 +142,7 @@ fn fetch_one(
         Err(err) => return Some(failed(err.into())),
     };
     if let Some(warning) = prepared.mislabel_warning(&job.email) {
-        let _ = tx.send(Msg::Warning(warning));
+        let _ = tx.send(WorkerReport::Warning(warning));
     }
     let name = settings
         .template
@@ -151,7 +167,11 @@ fn fetch_one(
         if settings.made_for(&job.email, previous) {
             let _ = std::fs::remove_file(settings.dir.join(&previous.file));
         } else {
-            let _ = tx.send(Msg::Warning(not_made_for(job, &previous.file, "replace")));
+            let _ = tx.send(WorkerReport::Warning(not_made_for(
+                job,
+                &previous.file,
+                "replace",
+            )));
         }
     }
     let mut record = record(job, Status::Fetched);
@@ -168,6 +188,8 @@ fn fetch_one(
         size: settings.size.code().to_string(),
         name: Some(settings.template.text().to_string()),
         etag: raw.etag,
+        // Absent means EWS, as in every manifest written before Graph.
+        backend: (settings.backend != "ews").then(|| settings.backend.to_string()),
         fetched: manifest::now_rfc3339(),
     });
     Some(Finished {

@@ -7,13 +7,25 @@ use std::path::{Path, PathBuf};
 pub use assert_cmd::Command;
 pub use assert_cmd::assert::Assert;
 pub use assert_cmd::prelude::OutputAssertExt;
-pub use ews_standin::{Auth, Options, StandIn};
+pub use ews_standin::graph::{Op, OpKind};
+pub use ews_standin::{Auth, GraphOptions, GraphStandIn, Options, StandIn};
 pub use predicates::prelude::PredicateBooleanExt;
 pub use predicates::str::{contains, is_empty};
 
 /// Environment variables that would change the tool's behaviour on a developer's machine.
-const SCRUBBED: [&str; 16] = [
+const SCRUBBED: [&str; 31] = [
     "EWS_URL",
+    "EWS_BACKEND",
+    "EWS_GRAPH_URL",
+    "EWS_TENANT",
+    "EWS_CLIENT_ID",
+    "EWS_CLIENT_SECRET",
+    "EWS_CERTIFICATE",
+    "EWS_CERTIFICATE_PASSWORD",
+    "EWS_AUTHORITY",
+    "EWS_SCOPE",
+    "EWS_IMPERSONATE",
+    "XDG_CACHE_HOME",
     "EWS_USER",
     "EWS_PASSWORD",
     "EWS_TOKEN",
@@ -21,6 +33,10 @@ const SCRUBBED: [&str; 16] = [
     "EWS_PROTOCOL",
     "EWS_SERVER_VERSION",
     "EWS_CA_CERT",
+    "EWS_SPN",
+    "EWS_GSS_LIBRARY",
+    "KRB5_TRACE",
+    "KRB5_KTNAME",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -60,10 +76,12 @@ impl Setup {
         })
     }
 
-    /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch folder.
+    /// `ews-photo` with EWS_URL pointing at the stand-in, run in the scratch
+    /// folder, with its token cache in `.cache/ews-photo` there.
     pub fn cmd(&self) -> Command {
         let mut cmd = tool();
         cmd.env("EWS_URL", self.server.url())
+            .env("XDG_CACHE_HOME", self.path(".cache"))
             .current_dir(self.dir.path());
         cmd
     }
@@ -86,12 +104,86 @@ impl Setup {
     }
 }
 
-/// The tool with a scrubbed environment and a 60 s timeout.
+/// The token the Graph stand-in of [`GraphSetup`] wants.
+pub const GRAPH_TOKEN: &str = "graph-tok-5f0c1d8e77a2";
+
+/// A Graph stand-in that wants [`GRAPH_TOKEN`], and a scratch folder.
+pub struct GraphSetup {
+    pub server: GraphStandIn,
+    pub dir: tempfile::TempDir,
+}
+
+impl GraphSetup {
+    pub fn new() -> GraphSetup {
+        GraphSetup::with(GraphOptions::default())
+    }
+
+    /// With `options`, the token set to [`GRAPH_TOKEN`].
+    pub fn with(options: GraphOptions) -> GraphSetup {
+        GraphSetup {
+            server: GraphStandIn::start(GraphOptions {
+                token: Some(GRAPH_TOKEN.into()),
+                ..options
+            })
+            .expect("Graph stand-in starts"),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// `ews-photo` against the stand-in (`--backend graph`, its URL, the
+    /// token as EWS_TOKEN, `--auth bearer`, plain http allowed), in the
+    /// scratch folder, with the arguments of `line` split at spaces.
+    pub fn ews_photo(&self, line: &str) -> Command {
+        let mut cmd = tool();
+        cmd.env("EWS_BACKEND", "graph")
+            .env("EWS_GRAPH_URL", self.server.url())
+            .env("EWS_TOKEN", GRAPH_TOKEN)
+            .env("EWS_AUTH", "bearer")
+            .current_dir(self.dir.path())
+            .args(line.split_whitespace())
+            .arg("--allow-insecure-auth");
+        cmd
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// File names in the scratch folder, sorted (hidden ones included).
+    pub fn files(&self) -> Vec<String> {
+        files_in(self.dir.path())
+    }
+
+    /// The operations on one user (by UPN, or the address looked up).
+    pub fn ops_for(&self, user: &str) -> Vec<Op> {
+        self.server
+            .ops()
+            .into_iter()
+            .filter(|op| op.user.eq_ignore_ascii_case(user))
+            .collect()
+    }
+}
+
+/// The tool with a scrubbed environment and a 60 s timeout. Its cache
+/// folder is one of the tests' own (not the user's), shared by every test
+/// that does not set another: none but the Autodiscover tests uses it.
 pub fn tool() -> Command {
     let mut cmd = Command::cargo_bin("ews-photo").expect("binary built");
     for name in SCRUBBED {
         cmd.env_remove(name);
     }
+    // No Kerberos credentials unless a test gives some: a ticket of the
+    // developer's own would change what --auth auto picks.
+    cmd.env("KRB5_CONFIG", "/dev/null")
+        .env("KRB5CCNAME", "FILE:/nonexistent/ews-photo-tests/ccache")
+        .env(
+            "KRB5_CLIENT_KTNAME",
+            "FILE:/nonexistent/ews-photo-tests/keytab",
+        );
+    cmd.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
+    );
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
 }
@@ -123,10 +215,9 @@ pub fn json(run: &Assert) -> serde_json::Value {
     serde_json::from_slice(&run.get_output().stdout).expect("stdout is one JSON value")
 }
 
-/// A URL on 127.0.0.1 where nothing listens.
+/// A URL on 127.0.0.1 where nothing listens: port 1 (tcpmux), which no
+/// test binds and which needs root to bind, so a refused connection is
+/// certain (a released ephemeral port could be taken by a parallel test).
 pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/EWS/Exchange.asmx")
+    "http://127.0.0.1:1/EWS/Exchange.asmx".into()
 }

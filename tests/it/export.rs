@@ -370,16 +370,9 @@ fn busy_answers_pause_every_worker_until_the_hint() {
     assert_eq!(busy.len(), 2, "one busy answer, one retry");
     let hint = Duration::from_millis(1000);
     assert!(busy[1] - busy[0] >= hint);
-    // Requests already on the wire when the busy answer came back may land just
-    // after it; past a generous margin, nothing reaches the server from any
-    // worker until the hint has elapsed.
-    let margin = Duration::from_millis(400);
-    let during: Vec<Duration> = requests
-        .iter()
-        .filter(|r| r.at > busy[0] + margin && r.at < busy[0] + hint)
-        .map(|r| r.at - busy[0])
-        .collect();
-    assert!(during.is_empty(), "requests during the pause: {during:?}");
+    // That no worker sends a new request during the pause is checked in
+    // process, without a timing margin: src/export/tests.rs,
+    // a_busy_answer_pauses_every_worker_until_the_hint.
     // And the other workers did carry on afterwards, on their own connections.
     let after: std::collections::HashSet<u64> = requests
         .iter()

@@ -520,11 +520,14 @@ fn usage_errors_are_exit_2_before_any_request() {
     ] {
         s.ews_photo(line).assert().code(2);
     }
+    // Without --url, Autodiscover would run: its settings are checked first.
     tool()
-        .args(["get", "alice@contoso.com"])
+        .args(["get", "alice@contoso.com", "--dns-servers", "dns.example"])
         .assert()
         .code(2)
-        .stderr(contains("EWS_URL"));
+        .stderr(contains(
+            "--dns-servers: 'dns.example' is not a DNS server address",
+        ));
     assert!(s.server.requests().is_empty());
 }
 

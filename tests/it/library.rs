@@ -39,6 +39,7 @@ pub fn config(
         password: PasswordSource::Given(Secret::new(password)),
         token: None,
         domain: None,
+        oauth: None,
     };
     config.transport = TransportOptions {
         ca_cert,
@@ -88,6 +89,39 @@ pub fn insecure_get(url: &str) -> Vec<u8> {
         .send(&request)
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     reply.body
+}
+
+/// The OAuth pieces the sign-in tests drive directly, against the real
+/// server: assertions and token forms that the tool would never send, to see
+/// them refused.
+pub mod oauth {
+    pub use ews_photo::auth::oauth::form::{self, ClientAuth, TokenForm};
+    pub use ews_photo::auth::oauth::response::parse_token_response;
+    pub use ews_photo::auth::oauth::{
+        AssertionAlg, Authority, ClientCertificate, OAuthError, TokenEndpointError, TokenResponse,
+        client_assertion, jti_from_random, scope,
+    };
+}
+
+/// A request through the tool's own transport (its TLS, no proxy), trusting
+/// `ca_cert`; `form` makes it a `POST` of a form. The status and body.
+pub fn request(url: &str, ca_cert: Option<&Path>, form: Option<&str>) -> (u16, Vec<u8>) {
+    let options = TransportOptions {
+        ca_cert: ca_cert.map(Path::to_path_buf),
+        ..Default::default()
+    };
+    let transport = Transport::new(&options, ews_photo::http::abbreviate_body).expect("transport");
+    let url = HttpUrl::parse(url).expect("a URL");
+    let request = match form {
+        Some(body) => HttpRequest::post(url, body.as_bytes().to_vec())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json"),
+        None => HttpRequest::get(url),
+    };
+    let reply = transport
+        .send(&request)
+        .unwrap_or_else(|e| panic!("{}: {e}", request.url));
+    (reply.status, reply.body)
 }
 
 /// Every exit code and its meaning, from the library's one table.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use crate::common::{Auth, Options, PredicateBooleanExt, Setup, contains, stderr, tool};
 use crate::library::{self, AuthMethod, Client, fetch};
 
-const PASSWORD: &str = "S3cr3t-pw-xyz";
+pub(crate) const PASSWORD: &str = "S3cr3t-pw-xyz";
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     if let Some(python) = std::env::var_os("EWS_PHOTO_PYTHON").filter(|p| !p.is_empty()) {
         return Some(python.to_string_lossy().into_owned());
     }
@@ -48,7 +48,7 @@ macro_rules! python_or_skip {
 }
 
 #[derive(Default)]
-struct Opts {
+pub(crate) struct Opts {
     tls: bool,
     v1: bool,
     /// Make the acceptor expect the binding of another certificate.
@@ -57,14 +57,18 @@ struct Opts {
     schemes: Option<&'static str>,
     /// Close each connection after this many photos.
     close_after: u32,
+    /// Answer POX Autodiscover with this EWS URL.
+    pox: Option<&'static str>,
+    /// More host names in the TLS certificate (besides localhost and 127.0.0.1).
+    hosts: &'static [&'static str],
 }
 
-struct NtlmServer {
+pub(crate) struct NtlmServer {
     child: Child,
     port: u16,
     tls: bool,
-    dir: tempfile::TempDir,
-    photo: Vec<u8>,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) photo: Vec<u8>,
 }
 
 impl Drop for NtlmServer {
@@ -84,9 +88,10 @@ fn jpeg() -> Vec<u8> {
     out.into_inner()
 }
 
-fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("certificate");
+fn self_signed(dir: &Path, name: &str, hosts: &[&str]) -> (PathBuf, PathBuf) {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    names.extend(hosts.iter().map(|h| h.to_string()));
+    let ck = rcgen::generate_simple_self_signed(names).expect("certificate");
     let cert = dir.join(format!("{name}.pem"));
     let key = dir.join(format!("{name}.key"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();
@@ -95,7 +100,7 @@ fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 impl NtlmServer {
-    fn start(python: &str, opts: Opts) -> NtlmServer {
+    pub(crate) fn start(python: &str, opts: Opts) -> NtlmServer {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users");
         std::fs::write(
@@ -113,10 +118,10 @@ impl NtlmServer {
             .arg("--photo")
             .arg(dir.path().join("photo.jpg"));
         if opts.tls {
-            let (cert, key) = self_signed(dir.path(), "server");
+            let (cert, key) = self_signed(dir.path(), "server", opts.hosts);
             cmd.arg("--cert").arg(cert).arg("--key").arg(key);
             if opts.wrong_binding {
-                let (other, _) = self_signed(dir.path(), "other");
+                let (other, _) = self_signed(dir.path(), "other", &[]);
                 cmd.arg("--binding-cert").arg(other);
             }
         }
@@ -128,6 +133,9 @@ impl NtlmServer {
         }
         if opts.close_after > 0 {
             cmd.args(["--close-after", &opts.close_after.to_string()]);
+        }
+        if let Some(ews_url) = opts.pox {
+            cmd.args(["--pox", ews_url]);
         }
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -162,7 +170,7 @@ impl NtlmServer {
         self.dir.path().join("server.pem")
     }
 
-    fn stats(&self) -> serde_json::Value {
+    pub(crate) fn stats(&self) -> serde_json::Value {
         // The tool's own transport, not verifying the test certificate.
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://127.0.0.1:{}/stats", self.port);
@@ -184,7 +192,7 @@ impl NtlmServer {
     }
 
     /// [`NtlmServer::cmd`] with the arguments of a command line, split at spaces.
-    fn ews_photo(&self, line: &str) -> assert_cmd::Command {
+    pub(crate) fn ews_photo(&self, line: &str) -> assert_cmd::Command {
         let mut cmd = self.cmd();
         cmd.args(line.split_whitespace());
         cmd
@@ -196,7 +204,7 @@ impl NtlmServer {
     }
 }
 
-fn n(v: &serde_json::Value, key: &str) -> u64 {
+pub(crate) fn n(v: &serde_json::Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
@@ -665,4 +673,67 @@ fn rejected_credentials_are_not_tried_again() {
         assert_eq!(code, 4, "{message}");
     }
     assert_eq!(n(&s.stats(), "authenticates"), 1);
+}
+
+#[test]
+fn autodiscover_behind_ntlm_then_ews_each_with_its_own_handshake() {
+    let py = python_or_skip!();
+    let server = NtlmServer::start(
+        &py,
+        Opts {
+            tls: true,
+            pox: Some("https://contoso.com/EWS/Exchange.asmx"),
+            hosts: &["contoso.com", "autodiscover.contoso.com"],
+            ..Opts::default()
+        },
+    );
+    // No --url and a user that is not an address: Autodiscover for the
+    // photo's address; v2 and POX on the domain reach the NTLM server.
+    let mut cmd = tool();
+    cmd.current_dir(server.dir.path())
+        .env("EWS_PASSWORD", PASSWORD)
+        .env("XDG_CACHE_HOME", server.dir.path().join("cache"))
+        .arg("--ca-cert")
+        .arg(server.cert())
+        .args([
+            "get",
+            "alice@contoso.com",
+            "-o",
+            "alice.jpg",
+            "-u",
+            "CONTOSO\\jdoe",
+        ]);
+    for host in ["contoso.com", "autodiscover.contoso.com"] {
+        cmd.args([
+            "--resolve",
+            &format!("{host}:443:127.0.0.1:{}", server.port),
+        ]);
+    }
+    let text = stderr(&cmd.assert().success());
+    assert!(
+        text.contains("Autodiscover for alice@contoso.com: https://contoso.com/EWS/Exchange.asmx (found by POX on the domain"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(server.dir.path().join("alice.jpg")).unwrap(),
+        server.photo
+    );
+    let stats = server.stats();
+    assert_eq!(n(&stats, "pox"), 1, "{stats}");
+    assert_eq!(n(&stats, "photos"), 1, "{stats}");
+    // Two handshakes, each bound to the TLS channel: one for Autodiscover's
+    // session, one for the EWS client; v2 got no credentials (no third
+    // type 1), and nothing was refused.
+    assert_eq!(n(&stats, "negotiates"), 2, "{stats}");
+    assert_eq!(n(&stats, "handshakes"), 2, "{stats}");
+    assert_eq!(stats["failures"], serde_json::json!([]));
+    let expected = stats["expected_binding"].clone();
+    assert!(
+        stats["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| *b == expected),
+        "{stats}"
+    );
 }

@@ -11,7 +11,10 @@ Extended Protection set to Require: missing, zero or wrong bindings fail.
 
 Usage: ntlm_server.py --users FILE --photo JPEG [--cert PEM --key PEM]
                       [--binding-cert PEM] [--v1] [--schemes Negotiate,NTLM]
-                      [--close-after N]
+                      [--close-after N] [--pox EWS_URL]
+With --pox, an authenticated POST to .../autodiscover/autodiscover.xml gets a
+POX Autodiscover answer naming EWS_URL (as Exchange's, behind the same
+Windows authentication).
 Prints "PORT <n>" on stdout once listening on 127.0.0.1. GET /stats returns
 the counters as JSON (no authentication needed).
 """
@@ -38,6 +41,7 @@ STATS = {
     "authenticates": 0,  # type-3 messages received
     "handshakes": 0,  # successful type-3s
     "photos": 0,
+    "pox": 0,  # Autodiscover answers
     "failures": [],  # why type-3s were rejected
     "per_connection": {},  # id -> {"handshakes": n, "photos": n}
     "bindings": [],  # MsvAvChannelBindings seen in accepted type-3s (hex)
@@ -54,6 +58,15 @@ SOAP = (
     "<ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged>"
     "<PictureData>{}</PictureData><ContentType>image/jpeg</ContentType>"
     "</GetUserPhotoResponse></s:Body></s:Envelope>"
+)
+
+POX = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">'
+    '<Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">'
+    "<Account><AccountType>email</AccountType><Action>settings</Action>"
+    "<Protocol><Type>EXCH</Type><EwsUrl>{}</EwsUrl></Protocol>"
+    "</Account></Response></Autodiscover>"
 )
 
 
@@ -136,6 +149,16 @@ class Handler(BaseHTTPRequestHandler):
         self.rfile.read(length)
         self.ews()
 
+    def answer(self):
+        """What an authenticated request gets: Autodiscover, or the photo."""
+        if self.server.pox and self.path.lower().endswith("/autodiscover/autodiscover.xml"):
+            with LOCK:
+                STATS["pox"] += 1
+            body = POX.format(self.server.pox).encode()
+            self.send(200, body, [("Content-Type", "text/xml; charset=utf-8")])
+            return
+        self.photo()
+
     def photo(self):
         with LOCK:
             STATS["photos"] += 1
@@ -153,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization")
         if not header:
             if self.authenticated:
-                self.photo()
+                self.answer()
             else:
                 self.challenge_fresh()
             return
@@ -213,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["target_names"].append(pairs.get(AvId.target_name))
                 STATS["mic"].append(bool(pairs.get(AvId.flags, 0) & 2))
             self.authenticated = True
-            self.photo()
+            self.answer()
             return
         self.challenge_fresh()
 
@@ -232,6 +255,7 @@ def main():
     parser.add_argument("--v1", action="store_true", help="send an NTLMv1-only challenge")
     parser.add_argument("--schemes", default="Negotiate,NTLM", help="the schemes a 401 offers")
     parser.add_argument("--close-after", type=int, default=0, help="close connections after N photos")
+    parser.add_argument("--pox", help="answer POX Autodiscover with this EWS URL")
     args = parser.parse_args()
 
     os.environ["NTLM_USER_FILE"] = args.users
@@ -241,6 +265,7 @@ def main():
     server.v1 = args.v1
     server.schemes = args.schemes.split(",")
     server.close_after = args.close_after
+    server.pox = args.pox
     if args.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.cert, args.key)

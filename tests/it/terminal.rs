@@ -179,6 +179,9 @@ fn password_prompt_on_a_terminal_does_not_echo() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // The prompt is printed just before echo is switched off: wait for the
+    // terminal itself to say so, or a fast typist would race the tool.
+    wait_for_echo_off(&binary, s.dir.path());
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"Pr0mpt-pw-777\n").unwrap();
@@ -193,4 +196,34 @@ fn password_prompt_on_a_terminal_does_not_echo() {
         "the password was echoed: {screen}"
     );
     assert_eq!(s.files(), ["a.jpg"]);
+}
+
+/// Waits until the terminal of the `binary` running in `dir` has echo off.
+fn wait_for_echo_off(binary: &std::path::Path, dir: &std::path::Path) {
+    let ours = |pid: &str| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+        cmdline.starts_with(binary.as_os_str().as_encoded_bytes())
+            && cwd.is_some_and(|c| c == dir.canonicalize().unwrap_or_default())
+    };
+    for _ in 0..1000 {
+        let pid = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|pid| pid.bytes().all(|b| b.is_ascii_digit()) && ours(pid));
+        if let Some(pid) = pid {
+            let settings = std::process::Command::new("stty")
+                .args(["-a", "-F", &format!("/proc/{pid}/fd/0")])
+                .output();
+            if let Ok(out) = settings
+                && String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .any(|flag| flag == "-echo")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the password prompt never switched echo off");
 }

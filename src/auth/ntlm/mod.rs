@@ -102,7 +102,7 @@ impl Ntlm {
         };
         let not_ntlm = |what: String| {
             AuthError::Protocol(format!(
-                "the server's {scheme} challenge is {what}; ews-photo sends raw NTLM tokens and cannot continue a Kerberos/SPNEGO exchange: ask for NTLM to be enabled on the EWS virtual directory, or use Basic over https or OAuth"
+                "the server's {scheme} challenge is {what}; NTLM cannot continue a Kerberos/SPNEGO exchange: get a Kerberos ticket (kinit) and use --auth kerberos, or ask for NTLM to be enabled on the EWS virtual directory, or use Basic over https or OAuth"
             ))
         };
         let bytes = BASE64_STANDARD

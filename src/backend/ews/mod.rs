@@ -7,12 +7,10 @@ pub mod rest;
 pub mod soap;
 mod xml;
 
-use std::time::Duration;
-
 use crate::HttpUrl;
 use crate::auth::challenge::parse_challenges;
 use crate::backend::{Backend, BodyLog, Exchange, Next, Outcome, PhotoRequest, RawPhoto};
-use crate::error::ServerError;
+use crate::error::{FORBIDDEN_ADVICE, ServerError};
 use crate::http::{HttpReply, HttpRequest, quote_etag};
 use soap::{EwsError, Reply};
 
@@ -26,12 +24,14 @@ pub enum Protocol {
     Rest,
 }
 
-/// The EWS back end: one server, one form of the operation.
+/// The EWS back end: one server, one form of the operation, optionally acting
+/// as one mailbox.
 #[derive(Clone, Debug)]
 pub struct Ews {
     url: HttpUrl,
     protocol: Protocol,
     server_version: String,
+    impersonate: Option<String>,
 }
 
 impl Ews {
@@ -43,19 +43,46 @@ impl Ews {
             url,
             protocol,
             server_version: server_version.to_string(),
+            impersonate: None,
         })
+    }
+
+    /// Acts as `mailbox` in every request: the `ExchangeImpersonation` SOAP
+    /// header and `X-AnchorMailbox` (Microsoft: "When using impersonation you
+    /// must always use the X-AnchorMailbox request header"). The anchor is the
+    /// caller's mailbox, not the photo's owner: the server finds the photo.
+    ///
+    /// ```
+    /// use ews_photo::backend::ews::{Ews, Protocol};
+    /// use ews_photo::backend::PhotoRequest;
+    /// use ews_photo::{HttpUrl, PhotoSize};
+    /// let ews = Ews::new(HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx")?, Protocol::Soap, "Exchange2013")?
+    ///     .impersonating(Some("svc-photos@contoso.com".into()));
+    /// let request = ews.request(&PhotoRequest { email: "alice@contoso.com".into(), size: PhotoSize::Hr96, if_none_match: None });
+    /// assert!(request.headers.contains(&("X-AnchorMailbox", "svc-photos@contoso.com".to_string())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn impersonating(mut self, mailbox: Option<String>) -> Ews {
+        self.impersonate = mailbox;
+        self
     }
 
     /// The request for one photo, in the configured form.
     pub fn request(&self, photo: &PhotoRequest) -> HttpRequest {
+        let impersonate = self.impersonate.as_deref();
         let request = match self.protocol {
             Protocol::Soap => HttpRequest::post(
                 self.url.clone(),
-                soap::request(&photo.email, photo.size, &self.server_version).into_bytes(),
+                soap::request_as(&photo.email, photo.size, &self.server_version, impersonate)
+                    .into_bytes(),
             )
             .header("Content-Type", "text/xml; charset=utf-8")
             .header("SOAPAction", soap::SOAP_ACTION),
             Protocol::Rest => HttpRequest::get(rest::url(&self.url, &photo.email, photo.size)),
+        };
+        let request = match impersonate {
+            Some(mailbox) => request.header("X-AnchorMailbox", mailbox),
+            None => request,
         };
         match &photo.if_none_match {
             Some(etag) => request.header("If-None-Match", quote_etag(etag)),
@@ -70,11 +97,16 @@ impl Backend for Ews {
             request: self.request(photo),
             protocol: self.protocol,
             email: photo.email.clone(),
+            impersonate: self.impersonate.clone(),
         })
     }
 
     fn body_log(&self) -> BodyLog {
         soap::abbreviate_for_log
+    }
+
+    fn routes_by_anchor_mailbox(&self) -> bool {
+        true
     }
 }
 
@@ -83,6 +115,7 @@ struct EwsExchange {
     request: HttpRequest,
     protocol: Protocol,
     email: String,
+    impersonate: Option<String>,
 }
 
 impl Exchange for EwsExchange {
@@ -91,7 +124,10 @@ impl Exchange for EwsExchange {
     }
 
     fn answer(&mut self, reply: &HttpReply) -> Next {
-        Next::Done(interpret(self.protocol, &self.email, reply))
+        Next::Done(
+            interpret(self.protocol, &self.email, reply)
+                .map_err(|e| impersonation_advice(e, self.impersonate.as_deref())),
+        )
     }
 }
 
@@ -122,15 +158,13 @@ pub fn interpret(
             tried: None,
             hint: "check the credentials and --auth".into(),
         }),
-        403 => Err(ServerError::Forbidden {
-            detail: "HTTP 403 Forbidden".into(),
-        }),
+        403 => Err(forbidden(reply)),
         // No photo, whatever the body says (Exchange sends a success body with it).
         404 => Ok(Outcome::NoPhoto { detail: None }),
         503 | 429 => Err(ServerError::Busy {
             code: format!("HTTP {}", reply.status),
             message: None,
-            back_off: retry_after(reply),
+            back_off: reply.retry_after(),
         }),
         300..=399 if reply.status != 304 => Err(ServerError::Redirect(format!(
             "the server redirected (HTTP {}) to {}; pass the final EWS URL with --url",
@@ -268,15 +302,19 @@ fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> 
                 back_off,
             })
         }
-        "ErrorAccessDenied"
-        | "ErrorImpersonateUserDenied"
+        "ErrorImpersonateUserDenied"
         | "ErrorImpersonationDenied"
-        | "ErrorInvalidExchangeImpersonationHeaderData"
-        | "ErrorUnauthorized" => Err(ServerError::Forbidden {
+        | "ErrorInvalidExchangeImpersonationHeaderData" => Err(ServerError::Impersonation {
+            advice: advice_for(&code, None),
+            code,
+            message,
+        }),
+        "ErrorAccessDenied" | "ErrorUnauthorized" => Err(ServerError::Forbidden {
             detail: match message {
                 Some(m) => format!("{code}: {m}"),
                 None => code,
             },
+            advice: FORBIDDEN_ADVICE.into(),
         }),
         "ErrorNonExistentMailbox" | "ErrorMailboxNotFound" | "ErrorRecipientNotFound" => {
             Ok(Outcome::NoPhoto {
@@ -291,27 +329,73 @@ fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> 
     }
 }
 
-/// `Retry-After: 120` (seconds); HTTP-dates are rare from IIS and ignored.
-fn retry_after(reply: &HttpReply) -> Option<Duration> {
-    reply
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+/// A 403. Exchange Online names the reason in `X-EWS-Policy-Reason` when it
+/// refuses EWS itself for this app or user (protocol notes §C): "EWS is
+/// disabled for this user or tenant" or "EWS is blocked by policy for this
+/// user or tenant". A bare 403 does not say so, and gets the usual advice.
+fn forbidden(reply: &HttpReply) -> ServerError {
+    let Some(reason) = reply
+        .header("x-ews-policy-reason")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return ServerError::Forbidden {
+            detail: "HTTP 403 Forbidden".into(),
+            advice: FORBIDDEN_ADVICE.into(),
+        };
+    };
+    let lower = reason.to_ascii_lowercase();
+    let which = if lower.contains("disabled") {
+        "EWS is switched off for this mailbox or the whole organisation (EWSEnabled is False: Set-OrganizationConfig -EWSEnabled, Set-CASMailbox -EWSEnabled)"
+    } else if lower.contains("blocked") {
+        "EWS is blocked by policy for this application (its application ID is not in EwsAllowedAppIDs: Set-OrganizationConfig -EwsAllowedAppIDs) or for this client (EwsBlockList, EwsAllowList)"
+    } else {
+        "Exchange Online refuses EWS for this application or user"
+    };
+    ServerError::Forbidden {
+        detail: format!("HTTP 403, X-EWS-Policy-Reason: {reason}"),
+        advice: format!(
+            "{which}; a change by an administrator takes up to 24 hours to apply (Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy shows the policy). Exchange Online switches EWS off for good on 1 April 2027: fetch the photos from Microsoft Graph instead, with --backend graph"
+        ),
+    }
+}
+
+/// The advice for an impersonation error, which depends on whether the
+/// request impersonated: Exchange answers both of its known complaints
+/// ("ExchangeImpersonation SOAP header must be present for this type of OAuth
+/// token", and "must not exist") with the same code, so what was sent tells
+/// them apart, not the message's wording.
+fn impersonation_advice(error: ServerError, impersonated: Option<&str>) -> ServerError {
+    match error {
+        ServerError::Impersonation { code, message, .. } => ServerError::Impersonation {
+            advice: advice_for(&code, impersonated),
+            code,
+            message,
+        },
+        other => other,
+    }
+}
+
+fn advice_for(code: &str, impersonated: Option<&str>) -> String {
+    match (code, impersonated) {
+        ("ErrorInvalidExchangeImpersonationHeaderData", None) => "this token is an app's own (client credentials), which EWS accepts only acting as a mailbox: add --impersonate SMTP (or EWS_IMPERSONATE), e.g. a service mailbox the app may act as".to_string(),
+        ("ErrorInvalidExchangeImpersonationHeaderData", Some(mailbox)) => format!(
+            "the server refuses to act as {mailbox} with this token: a user's token (--device-code, or a delegated EWS_TOKEN) acts as that user, so leave out --impersonate; only an app's own token (--client-secret-file or --certificate) impersonates"
+        ),
+        (_, Some(mailbox)) => format!(
+            "the app may not act as {mailbox}: grant the application permission full_access_as_app with admin consent, and check that application access policies (Get-ApplicationAccessPolicy) or RBAC for Applications scopes include {mailbox}; or impersonate another mailbox"
+        ),
+        (_, None) => "the account may not impersonate: check --impersonate and the account's rights".to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> HttpReply {
-        HttpReply {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        HttpReply::new(status, headers, body.as_bytes())
     }
 
     const SUCCESS: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>/9j/4A==</PictureData><ContentType>image/jpeg</ContentType></GetUserPhotoResponse></s:Body></s:Envelope>"#;
@@ -441,6 +525,30 @@ mod tests {
     }
 
     #[test]
+    fn ews_policy_refusals_say_which_and_point_to_graph() {
+        for (reason, which) in [
+            (
+                "EWS is disabled for this user or tenant",
+                "EWSEnabled is False",
+            ),
+            (
+                "EWS is blocked by policy for this user or tenant",
+                "EwsAllowedAppIDs",
+            ),
+        ] {
+            let r = reply(403, &[("x-ews-policy-reason", reason)], "");
+            let err = interpret(Protocol::Soap, "u@contoso.com", &r).unwrap_err();
+            let text = err.to_string();
+            assert_eq!(err.exit().code(), 4);
+            for part in [reason, which, "24 hours", "--backend graph"] {
+                assert!(text.contains(part), "{part}: {text}");
+            }
+        }
+        let bare = interpret(Protocol::Rest, "u@contoso.com", &reply(403, &[], "")).unwrap_err();
+        assert!(!bare.to_string().contains("--backend graph"), "{bare}");
+    }
+
+    #[test]
     fn status_403_is_auth() {
         assert_eq!(
             interpret(Protocol::Rest, "u@contoso.com", &reply(403, &[], ""))
@@ -527,5 +635,63 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("https://other/EWS/Exchange.asmx"));
+    }
+
+    /// Exchange's two complaints about impersonation share one code; what the
+    /// request sent decides the advice.
+    #[test]
+    fn impersonation_faults_say_what_to_change() {
+        let fault = |text: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorInvalidExchangeImpersonationHeaderData</faultcode><faultstring xml:lang="en-US">{text}</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorInvalidExchangeImpersonationHeaderData</e:ResponseCode><e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">{text}</e:Message></detail></s:Fault></s:Body></s:Envelope>"#
+            )
+        };
+        let url = HttpUrl::parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap();
+        let photo = PhotoRequest {
+            email: "alice@contoso.com".into(),
+            size: crate::PhotoSize::Hr96,
+            if_none_match: None,
+        };
+        let answer = |ews: &Ews, body: &str| {
+            let mut exchange = ews.begin(&photo);
+            match exchange.answer(&reply(500, &[], body)) {
+                Next::Done(Err(e)) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        let plain = Ews::new(url.clone(), Protocol::Soap, "Exchange2013").unwrap();
+        let error = answer(
+            &plain,
+            &fault(
+                "ExchangeImpersonation SOAP header must be present for this type of OAuth token.",
+            ),
+        );
+        assert_eq!(error.exit().code(), 4);
+        assert!(error.to_string().contains("add --impersonate"), "{error}");
+
+        let acting = plain.impersonating(Some("svc@contoso.com".into()));
+        let request = acting.request(&photo);
+        let body = String::from_utf8(request.body.clone().unwrap()).unwrap();
+        assert!(body.contains("<t:PrimarySmtpAddress>svc@contoso.com</t:PrimarySmtpAddress>"));
+        assert!(
+            request
+                .headers
+                .contains(&("X-AnchorMailbox", "svc@contoso.com".into()))
+        );
+        let error = answer(
+            &acting,
+            &fault(
+                "ExchangeImpersonation SOAP header must not exist for this type of OAuth token.",
+            ),
+        );
+        assert!(
+            error.to_string().contains("leave out --impersonate"),
+            "{error}"
+        );
+        // The REST form carries the anchor, never a SOAP header.
+        let rest = Ews::new(url, Protocol::Rest, "Exchange2013")
+            .unwrap()
+            .impersonating(Some("svc@contoso.com".into()));
+        assert!(rest.request(&photo).body.is_none());
     }
 }

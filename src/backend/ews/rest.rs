@@ -2,6 +2,7 @@
 //!
 //! The answer is interpreted by [`super::interpret`].
 
+use crate::url::percent_encode;
 use crate::{HttpUrl, PhotoSize};
 
 /// Builds the REST URL. The address is percent-encoded (a `+` in an address
@@ -20,26 +21,9 @@ use crate::{HttpUrl, PhotoSize};
 pub fn url(ews_url: &HttpUrl, email: &str, size: PhotoSize) -> HttpUrl {
     ews_url.below(&format!(
         "/s/GetUserPhoto?email={}&size={}",
-        percent_encode(email),
+        percent_encode(email, b""),
         size.code()
     ))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-///
-/// ```
-/// assert_eq!(ews_photo::backend::ews::rest::percent_encode("o'neil+x@h"), "o%27neil%2Bx%40h");
-/// ```
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -52,7 +36,10 @@ mod tests {
 
     #[test]
     fn encodes_reserved_and_non_ascii() {
-        assert_eq!(percent_encode("a b&c=d/é@x"), "a%20b%26c%3Dd%2F%C3%A9%40x");
+        assert_eq!(
+            percent_encode("a b&c=d/é@x", b""),
+            "a%20b%26c%3Dd%2F%C3%A9%40x"
+        );
     }
 
     #[test]

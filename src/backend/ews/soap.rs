@@ -72,11 +72,38 @@ pub fn check_server_version(version: &str) -> Result<(), String> {
 /// assert!(body.contains("<m:SizeRequested>HR240x240</m:SizeRequested>"));
 /// ```
 pub fn request(email: &str, size: PhotoSize, server_version: &str) -> String {
+    request_as(email, size, server_version, None)
+}
+
+/// Builds the envelope, acting as the mailbox `impersonate` when given: an
+/// `ExchangeImpersonation` SOAP header naming its `PrimarySmtpAddress`, as an
+/// app's own OAuth token needs.
+///
+/// ```
+/// use ews_photo::PhotoSize;
+/// use ews_photo::backend::ews::soap;
+/// let body = soap::request_as("alice@contoso.com", PhotoSize::Hr96, "Exchange2013", Some("svc-photos@contoso.com"));
+/// assert!(body.contains("<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>svc-photos@contoso.com</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>"));
+/// ```
+pub fn request_as(
+    email: &str,
+    size: PhotoSize,
+    server_version: &str,
+    impersonate: Option<&str>,
+) -> String {
+    let impersonation = impersonate
+        .map(|mailbox| {
+            format!(
+                "<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>",
+                escape(mailbox)
+            )
+        })
+        .unwrap_or_default();
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="utf-8"?>"#,
             r#"<soap:Envelope xmlns:soap="{soap}" xmlns:t="{types}" xmlns:m="{messages}">"#,
-            r#"<soap:Header><t:RequestServerVersion Version="{version}"/></soap:Header>"#,
+            r#"<soap:Header><t:RequestServerVersion Version="{version}"/>{impersonation}</soap:Header>"#,
             r#"<soap:Body><m:GetUserPhoto><m:Email>{email}</m:Email>"#,
             r#"<m:SizeRequested>{size}</m:SizeRequested></m:GetUserPhoto></soap:Body>"#,
             r#"</soap:Envelope>"#
@@ -85,6 +112,7 @@ pub fn request(email: &str, size: PhotoSize, server_version: &str) -> String {
         types = NS_TYPES,
         messages = NS_MESSAGES,
         version = escape(server_version),
+        impersonation = impersonation,
         email = escape(email),
         size = size.code(),
     )

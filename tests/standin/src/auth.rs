@@ -1,10 +1,13 @@
 //! The single-leg HTTP authentication a stand-in can demand (Basic, Bearer, or
 //! a fixed set of challenges), checked before anything else, as IIS does.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::http::{Reply, Request};
+use crate::jwt::TokenCheck;
 
 /// The body IIS sends with a 401 behind a TMG reverse proxy.
 const CHALLENGE_PAGE: &str = "<html><head><title>Error Message</title></head><body>\
@@ -34,6 +37,10 @@ pub enum Auth {
     /// Always 401, with one `WWW-Authenticate` header per entry and an HTML
     /// body (`Content-Type: text/html`), like a TMG reverse proxy.
     Challenge(Vec<String>),
+    /// Bearer tokens as Exchange checks them: only current tokens of the
+    /// issuer, for the audience ([`TokenCheck`]). The EWS handler also checks
+    /// impersonation and `X-AnchorMailbox` against what the token says.
+    Token(Arc<TokenCheck>),
 }
 
 impl Auth {
@@ -63,6 +70,7 @@ impl Auth {
                 };
                 Some(Reply::new(401).header("WWW-Authenticate", challenge))
             }
+            Auth::Token(check) => check.check(request),
             Auth::Challenge(list) => {
                 let mut reply = Reply::new(401);
                 for entry in list {

@@ -79,11 +79,16 @@ enum Scenario {
     GzipBomb,
     Doctype,
     Deep,
+    EwsDisabled,
+    EwsBlocked,
+    Slow(u64),
 }
 
 /// Prefixes, longest first so that `nophotoempty` wins over `nophoto`.
-const PREFIXES: [(&str, Scenario); 24] = [
+const PREFIXES: [(&str, Scenario); 27] = [
     ("nophotoempty", Scenario::NoPhotoEmpty),
+    ("ewsdisabled", Scenario::EwsDisabled),
+    ("ewsblocked", Scenario::EwsBlocked),
     ("shortbody", Scenario::ShortBody),
     ("gzipbomb", Scenario::GzipBomb),
     ("doctype", Scenario::Doctype),
@@ -93,6 +98,7 @@ const PREFIXES: [(&str, Scenario); 24] = [
     ("busyerror-", Scenario::BusyError(1)),
     ("truncated", Scenario::Truncated),
     ("busy503-", Scenario::Busy503(1)),
+    ("slow-", Scenario::Slow(0)),
     ("notimage", Scenario::NotImage),
     ("redirect", Scenario::Redirect),
     ("nophoto", Scenario::NoPhoto),
@@ -119,6 +125,7 @@ fn scenario_for(email: &str) -> Scenario {
                 Scenario::BusyFault(_) => Scenario::BusyFault(n),
                 Scenario::BusyError(_) => Scenario::BusyError(n),
                 Scenario::Busy503(_) => Scenario::Busy503(n),
+                Scenario::Slow(_) => Scenario::Slow(digits.parse().unwrap_or(0)),
                 other => other,
             };
         }
@@ -209,10 +216,24 @@ impl Handler for Ews {
         } else if !SIZES.contains(&size.as_str()) {
             return Action::Reply(Reply::new(400));
         }
+        if let Some(refusal) = self.check_identity(req, form, &soap_text) {
+            return refusal;
+        }
         let email = email.unwrap_or_default();
         self.scenario(form, req, &email, &size)
     }
 }
+
+/// The impersonated mailbox of a SOAP request (`ExchangeImpersonation`).
+fn impersonated(soap_text: &str) -> Option<String> {
+    element_text(soap_text, "ExchangeImpersonation")?;
+    element_text(soap_text, "PrimarySmtpAddress")
+}
+
+const MUST_BE_PRESENT: &str =
+    "ExchangeImpersonation SOAP header must be present for this type of OAuth token.";
+const MUST_NOT_EXIST: &str =
+    "ExchangeImpersonation SOAP header must not exist for this type of OAuth token.";
 
 /// HTTP 500 with a SOAP fault `a:{code}`.
 fn fault(code: &str, faultstring: &str, message: &str) -> Action {
@@ -232,6 +253,62 @@ impl Ews {
 
     pub(crate) fn set_photo_version(&self, email: &str, version: u32) {
         lock(&self.versions).insert(email.to_lowercase(), version);
+    }
+
+    /// With [`Auth::Token`]: impersonation and anchor as Exchange Online
+    /// wants them for the token's holder (see the crate docs).
+    fn check_identity(&self, req: &Request, form: Form, soap_text: &str) -> Option<Action> {
+        let Auth::Token(check) = &self.auth else {
+            return None;
+        };
+        let identity = check.identity(req)?;
+        let mailbox = if form == Form::Soap {
+            impersonated(soap_text)
+        } else {
+            None
+        };
+        let anchor = req.header("x-anchormailbox");
+        let wrong_anchor = |expected: &str| {
+            Some(Action::Reply(Reply::new(400).body(
+                "text/plain",
+                format!(
+                    "X-AnchorMailbox is {anchor:?}, expected {expected}: the request would be routed to the wrong mailbox"
+                ),
+            )))
+        };
+        if identity.app_only {
+            if identity.entra_app && identity.roles.is_empty() {
+                return Some(Action::Reply(Reply::new(403)));
+            }
+            let Some(mailbox) = mailbox else {
+                return Some(fault(
+                    "ErrorInvalidExchangeImpersonationHeaderData",
+                    MUST_BE_PRESENT,
+                    MUST_BE_PRESENT,
+                ));
+            };
+            if !anchor.is_some_and(|a| a.eq_ignore_ascii_case(&mailbox)) {
+                return wrong_anchor(&mailbox);
+            }
+            if mailbox.to_ascii_lowercase().starts_with("denied") {
+                let text =
+                    "The account does not have permission to impersonate the requested user.";
+                return Some(fault("ErrorImpersonateUserDenied", text, text));
+            }
+            return None;
+        }
+        if mailbox.is_some() {
+            return Some(fault(
+                "ErrorInvalidExchangeImpersonationHeaderData",
+                MUST_NOT_EXIST,
+                MUST_NOT_EXIST,
+            ));
+        }
+        let user = identity.user.unwrap_or_default();
+        if !anchor.is_some_and(|a| a.eq_ignore_ascii_case(&user)) {
+            return wrong_anchor(&user);
+        }
+        None
     }
 
     fn busy_count(&self, email: &str) -> u64 {
@@ -305,6 +382,7 @@ impl Ews {
                 return Action::Reply(Reply::new(200).xml(soap::BILLION_LAUGHS.to_string()));
             }
             Scenario::Deep => return Action::Reply(Reply::new(200).xml(soap::deep_xml(200_000))),
+            Scenario::Slow(ms) => std::thread::sleep(Duration::from_millis(ms)),
             Scenario::Redirect => {
                 return Action::Reply(
                     Reply::new(302)
@@ -337,6 +415,14 @@ impl Ews {
                     )
                 };
                 return Action::Reply(Reply::new(200).xml(soap::error(text, code, None)));
+            }
+            Scenario::EwsDisabled | Scenario::EwsBlocked => {
+                let reason = if scenario == Scenario::EwsDisabled {
+                    "EWS is disabled for this user or tenant"
+                } else {
+                    "EWS is blocked by policy for this user or tenant"
+                };
+                return Action::Reply(Reply::new(403).header("X-EWS-Policy-Reason", reason));
             }
             Scenario::Endless => {
                 let ct = if soap {

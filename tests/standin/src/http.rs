@@ -564,6 +564,11 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The fields of an `application/x-www-form-urlencoded` body (`+` is a space).
+pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    parse_query(&String::from_utf8_lossy(body).replace('+', " "))
+}
+
 /// Percent-decodes; a raw `+` stays `+`, invalid escapes are kept as is.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -598,9 +603,12 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         411 => "Length Required",
         413 => "Payload Too Large",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Unknown",
     }
 }

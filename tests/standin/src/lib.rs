@@ -61,6 +61,19 @@
 //! | `gzipbomb` | 200 `Content-Encoding: gzip`, 1 GiB of zeros in ~1 MiB | same, as `image/jpeg` |
 //! | `doctype` | 200 with a DOCTYPE and the "billion laughs" entities | same |
 //! | `deep` | 200 with 200,000 nested elements in the body | same |
+//! | `ewsdisabled` | 403 empty, `X-EWS-Policy-Reason: EWS is disabled for this user or tenant` (Exchange Online) | same |
+//! | `ewsblocked` | 403 empty, `X-EWS-Policy-Reason: EWS is blocked by policy for this user or tenant` | same |
+//! | `slow-MS` | the default answer after MS milliseconds (`slow-3500`) | same |
+//!
+//! With [`Auth::Token`], EWS checks the token's holder as Exchange Online
+//! does: an app's own token must impersonate (SOAP `ExchangeImpersonation`,
+//! else the fault `ErrorInvalidExchangeImpersonationHeaderData` "…must be
+//! present for this type of OAuth token") with `X-AnchorMailbox` naming the
+//! impersonated mailbox, and an Entra-shaped app token (`idtyp` `app`)
+//! without `roles` gets 403; a user's token must not impersonate (the same
+//! fault, "…must not exist…") and its `X-AnchorMailbox` must be the user.
+//! Impersonating a mailbox whose local part starts with `denied` gets
+//! `ErrorImpersonateUserDenied`. A wrong or missing anchor gets 400.
 //!
 //! [`tls::TlsFront`] puts TLS in front of a server, with a test CA and a
 //! valid, wrong-host or expired certificate.
@@ -81,13 +94,24 @@
 //! * `auth`: [`Auth`], which any handler can check first.
 //! * [`tls`]: the TLS front, for any server.
 //!
-//! A stand-in for another service (Graph, Autodiscover, an OAuth token
-//! endpoint) is another [`http::Handler`] on its own [`http::Server`], with
-//! its own port.
+//! * [`autodiscover`]: the Autodiscover stand-in (v2, POX, the plain-http
+//!   redirect) for every scenario of the acceptance list, over TLS with a test
+//!   CA, with EWS on the mail hosts.
+//!
+//! * `graph`: the Microsoft Graph stand-in ([`GraphStandIn`]): photos,
+//!   metadata, the directory look-up and `$batch`, its users and scenarios
+//!   documented there.
+//!
+//! A stand-in for another service (an OAuth token endpoint) is another
+//! [`http::Handler`] on its own [`http::Server`], with its own port.
 
 mod auth;
+pub mod autodiscover;
+pub mod entra;
 mod ews;
+pub mod graph;
 pub mod http;
+pub mod jwt;
 mod photo;
 mod soap;
 pub mod tls;
@@ -98,7 +122,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use auth::Auth;
+pub use entra::{Entra, EntraOptions};
+pub use graph::{GraphOptions, GraphStandIn};
 pub use http::Recorded;
+pub use jwt::TokenCheck;
 pub use photo::etag_for;
 
 /// Server options.

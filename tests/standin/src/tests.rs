@@ -36,7 +36,11 @@ struct Client {
 
 impl Client {
     fn connect(server: &StandIn) -> Client {
-        let stream = TcpStream::connect(server.addr()).unwrap();
+        Client::connect_to(server.addr())
+    }
+
+    fn connect_to(addr: std::net::SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
@@ -309,4 +313,167 @@ fn drop_stops_the_server() {
     let mut buf = [0u8; 1];
     assert_eq!(idle.reader.read(&mut buf).unwrap_or(0), 0);
     assert!(TcpStream::connect(addr).is_err());
+}
+
+mod graph {
+    use super::*;
+    use crate::{GraphOptions, GraphStandIn};
+
+    fn json(r: &Response) -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+    }
+
+    fn batch(c: &mut Client, parts: &[(String, String)]) -> Response {
+        let requests: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|(id, url)| serde_json::json!({"id": id, "method": "GET", "url": url}))
+            .collect();
+        let body = serde_json::json!({ "requests": requests }).to_string();
+        c.send(
+            "POST",
+            "/v1.0/$batch",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer t"),
+            ],
+            body.as_bytes(),
+        )
+    }
+
+    fn server(latency_ms: u64) -> GraphStandIn {
+        GraphStandIn::start(GraphOptions {
+            token: Some("t".into()),
+            item_latency: Duration::from_millis(latency_ms),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_is_required_and_refused_as_graph_does() {
+        let graph = server(0);
+        let mut c = Client::connect_to(graph.addr());
+        let r = c.send("GET", "/v1.0/users/a@b.c/photo/$value", &[], b"");
+        assert_eq!(r.status, 401);
+        assert!(
+            r.header("www-authenticate")
+                .unwrap()
+                .contains("00000003-0000-0000-c000-000000000000")
+        );
+        assert_eq!(json(&r)["error"]["code"], "InvalidAuthenticationToken");
+        let r = c.send(
+            "GET",
+            "/v1.0/users/a@b.c/photo/$value",
+            &[("Authorization", "Bearer t"), ("client-request-id", "c-1")],
+            b"",
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("client-request-id"), Some("c-1"));
+        assert_eq!(r.header("request-id").map(str::len), Some(36));
+        assert_eq!(r.header("etag"), Some(graph.media_etag("a@b.c").as_str()));
+    }
+
+    #[test]
+    fn batches_hold_at_most_20_unique_ids_and_run_4_parts_at_a_time() {
+        let graph = server(5);
+        let mut c = Client::connect_to(graph.addr());
+        let parts = |n: usize| -> Vec<(String, String)> {
+            (0..n)
+                .map(|i| {
+                    (
+                        i.to_string(),
+                        format!("/users/u{i}@contoso.com/photos/48x48/$value"),
+                    )
+                })
+                .collect()
+        };
+        let r = batch(&mut c, &parts(21));
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains("exceeds the limit of 20"));
+        let mut twice = parts(2);
+        twice[1].0 = "0".into();
+        assert_eq!(batch(&mut c, &twice).status, 400);
+        let r = batch(&mut c, &parts(20));
+        assert_eq!(r.status, 200);
+        let responses = json(&r)["responses"].as_array().unwrap().clone();
+        assert_eq!(responses.len(), 20);
+        let ids: Vec<&str> = responses
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        let in_order: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        assert_ne!(ids, in_order, "answered in another order than asked");
+        for part in &responses {
+            let bytes = B64.decode(part["body"].as_str().unwrap()).unwrap();
+            assert_eq!(bytes, graph.photo_bytes(Some("48x48"), 0));
+        }
+        assert!(
+            graph.most_parts_running() <= 4,
+            "{}",
+            graph.most_parts_running()
+        );
+    }
+
+    #[test]
+    fn user_names_starting_with_a_dollar_need_the_parenthesis_form() {
+        let graph = server(0);
+        let mut c = Client::connect_to(graph.addr());
+        let auth = [("Authorization", "Bearer t")];
+        assert_eq!(
+            c.send("GET", "/v1.0/users/$x@contoso.com/photo/$value", &auth, b"")
+                .status,
+            400
+        );
+        assert_eq!(
+            c.send(
+                "GET",
+                "/v1.0/users('$x@contoso.com')/photo/$value",
+                &auth,
+                b""
+            )
+            .status,
+            200
+        );
+        let r = c.send(
+            "GET",
+            "/v1.0/users('$o%27%27k@contoso.com')/photo",
+            &auth,
+            b"",
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(graph.ops().pop().unwrap().user, "$o'k@contoso.com");
+    }
+
+    #[test]
+    fn a_proxy_address_look_up_needs_the_advanced_query_parameters() {
+        let graph = server(0);
+        let mut c = Client::connect_to(graph.addr());
+        let filter =
+            "/v1.0/users?$filter=proxyAddresses/any(p:p%20eq%20%27smtp:alias-bob@contoso.com%27)";
+        let auth = ("Authorization", "Bearer t");
+        let r = c.send("GET", filter, &[auth], b"");
+        assert_eq!(r.status, 400);
+        assert_eq!(json(&r)["error"]["code"], "Request_UnsupportedQuery");
+        let r = c.send(
+            "GET",
+            &format!("{filter}&$count=true"),
+            &[auth, ("ConsistencyLevel", "eventual")],
+            b"",
+        );
+        assert_eq!(r.status, 200);
+        let found = json(&r);
+        assert_eq!(found["@odata.count"], 1);
+        assert_eq!(found["value"][0]["userPrincipalName"], "bob@contoso.com");
+        let id = found["value"][0]["id"].as_str().unwrap().to_string();
+        let r = c.send(
+            "GET",
+            &format!("/v1.0/users/{id}/photos/96x96"),
+            &[auth],
+            b"",
+        );
+        assert_eq!(
+            json(&r)["@odata.mediaEtag"],
+            graph.media_etag("bob@contoso.com")
+        );
+    }
 }

@@ -2,11 +2,15 @@
 //! test (valid, for the wrong host, or expired) and relays the plain bytes to a
 //! stand-in server. Used to test `--ca-cert`, `--insecure` and certificate
 //! errors end to end.
+//!
+//! [`TestCa`] issues certificates for any host names (Autodiscover's
+//! `contoso.com`, `autodiscover.contoso.com`, …), and [`TlsFront::serve`]
+//! presents one.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -24,18 +28,83 @@ pub enum CertKind {
     Expired,
 }
 
+/// A certificate authority made for one test run.
+pub struct TestCa {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+/// A server certificate and its private key.
+#[derive(Clone)]
+pub struct Identity {
+    /// The certificate, DER.
+    pub leaf_der: Vec<u8>,
+    /// Its key, PKCS#8 DER.
+    pub key_der: Vec<u8>,
+}
+
+impl TestCa {
+    /// A new CA named `name`.
+    pub fn new(name: &str) -> io::Result<TestCa> {
+        let make = || -> Result<TestCa, rcgen::Error> {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let cert = params.self_signed(&key)?;
+            Ok(TestCa {
+                pem: cert.pem(),
+                issuer: Issuer::new(params, key),
+            })
+        };
+        make().map_err(io::Error::other)
+    }
+
+    /// The CA certificate, PEM (for `--ca-cert`).
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// A server certificate for these host names, valid now.
+    pub fn issue(&self, names: &[&str]) -> io::Result<Identity> {
+        let make = || -> Result<Identity, rcgen::Error> {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let mut leaf = CertificateParams::new(names)?;
+            leaf.distinguished_name
+                .push(DnType::CommonName, "ews-standin");
+            leaf.is_ca = IsCa::ExplicitNoCa;
+            let key = KeyPair::generate()?;
+            let cert = leaf.signed_by(&key, &self.issuer)?;
+            Ok(Identity {
+                leaf_der: cert.der().to_vec(),
+                key_der: key.serialize_der(),
+            })
+        };
+        make().map_err(io::Error::other)
+    }
+}
+
 /// A running TLS front. Dropping it stops accepting.
 pub struct TlsFront {
     addr: SocketAddr,
     ca_pem: String,
     leaf_der: Vec<u8>,
     stop: Arc<AtomicBool>,
+    connections: Arc<AtomicU64>,
 }
 
 impl TlsFront {
     /// Starts a front on 127.0.0.1 (port 0) relaying to `backend`.
     pub fn start(backend: SocketAddr, kind: CertKind) -> io::Result<TlsFront> {
         let (ca_pem, leaf_der, key_der) = certificates(kind).map_err(io::Error::other)?;
+        TlsFront::serve(backend, Identity { leaf_der, key_der }, ca_pem)
+    }
+
+    /// Starts a front on 127.0.0.1 (port 0) that presents `identity` (issued
+    /// by the CA whose certificate is `ca_pem`) and relays to `backend`.
+    pub fn serve(backend: SocketAddr, identity: Identity, ca_pem: String) -> io::Result<TlsFront> {
+        let Identity { leaf_der, key_der } = identity;
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -52,12 +121,15 @@ impl TlsFront {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
+        let connections = Arc::new(AtomicU64::new(0));
+        let counted = connections.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                counted.fetch_add(1, Ordering::SeqCst);
                 let config = config.clone();
                 thread::spawn(move || {
                     let _ = relay(stream, backend, config);
@@ -69,7 +141,13 @@ impl TlsFront {
             ca_pem,
             leaf_der,
             stop,
+            connections,
         })
+    }
+
+    /// TCP connections accepted so far (a failed handshake counts too).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// `https://127.0.0.1:PORT/EWS/Exchange.asmx`.
