@@ -5,7 +5,6 @@
 
 pub mod rest;
 pub mod soap;
-mod xml;
 
 use crate::HttpUrl;
 use crate::auth::challenge::parse_challenges;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use super::xml::{self, Node};
 use crate::PhotoSize;
+use crate::xml::{self, Node};
 
 /// SOAP 1.1 envelope namespace.
 pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -1,5 +1,6 @@
-//! A small, strict XML reader for the answers of one web service: checks that
-//! the text is well-formed XML 1.0 with namespaces, and gives it as a tree.
+//! A small, strict XML reader for the answers the tool reads (EWS SOAP,
+//! Autodiscover POX): checks that the text is well-formed XML 1.0 with
+//! namespaces, and gives it as a tree.
 //!
 //! Why not a general-purpose parser: the one used before cost about 40
 //! instructions a byte (a third of a photo's work in an `export --sync`,
