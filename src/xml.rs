@@ -1,14 +1,16 @@
 //! A small, strict XML reader for the answers the tool reads (EWS SOAP,
 //! Autodiscover POX): checks that the text is well-formed XML 1.0 with
-//! namespaces, and gives it as a tree.
+//! namespaces, and gives it as a tree, line ends and attribute values
+//! normalized as XML 1.0 says (§2.11, §3.3.3). A property test holds it to
+//! roxmltree: what it accepts, roxmltree accepts, with the same tree.
 //!
 //! Why not a general-purpose parser: the one used before cost about 40
 //! instructions a byte (a third of a photo's work in an `export --sync`,
 //! measured with callgrind), most of it for features a SOAP answer never
 //! needs. What is here: elements, attributes, namespaces (`xmlns`,
 //! `xmlns:p`, the `xml` prefix), text with the five predefined entities and
-//! character references, CDATA, comments, processing instructions. What is
-//! refused: a DOCTYPE (so no entity can expand, no billion laughs), unknown
+//! character references, CDATA, comments, processing instructions, the XML
+//! declaration. What is refused: a DOCTYPE (so no entity can expand, no billion laughs), unknown
 //! entities and prefixes, characters XML forbids, more than [`NODES_LIMIT`]
 //! nodes (so a document nested 200,000 deep is refused, not recursed into:
 //! the reader keeps its own stack). Text borrows from the input unless it
@@ -20,6 +22,9 @@ use std::borrow::Cow;
 pub const NODES_LIMIT: usize = 10_000;
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// The namespace of `xmlns` itself, which no declaration may name.
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// A parsed document.
 #[derive(Debug)]
@@ -53,6 +58,20 @@ enum Kind<'a> {
 struct Attribute<'a> {
     qname: &'a str,
     value: Cow<'a, str>,
+    /// Resolved once the whole start tag is read (`None`: no prefix).
+    namespace: Option<usize>,
+}
+
+/// An attribute, as [`Node::attributes`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attr<'d> {
+    /// Its namespace; `None` without a prefix (XML gives an unprefixed
+    /// attribute no namespace, whatever the default is).
+    pub namespace: Option<&'d str>,
+    /// Its local name.
+    pub name: &'d str,
+    /// Its value, references resolved.
+    pub value: &'d str,
 }
 
 /// A node of a [`Document`].
@@ -135,6 +154,34 @@ impl<'d, 'a> Node<'d, 'a> {
         }
     }
 
+    /// An element's attributes in document order, the namespace
+    /// declarations (`xmlns`, `xmlns:p`) left out.
+    ///
+    /// ```
+    /// let doc = ews_photo::xml::parse(r#"<a xmlns:p="urn:p" p:k="1" k="2"/>"#).unwrap();
+    /// let attributes: Vec<_> = doc
+    ///     .root_element()
+    ///     .attributes()
+    ///     .map(|a| (a.namespace, a.name, a.value))
+    ///     .collect();
+    /// assert_eq!(attributes, [(Some("urn:p"), "k", "1"), (None, "k", "2")]);
+    /// ```
+    pub fn attributes(&self) -> impl Iterator<Item = Attr<'d>> + use<'d, 'a> {
+        let doc = self.doc;
+        let range = match &self.data().kind {
+            Kind::Element { attributes, .. } => attributes.clone(),
+            Kind::Text(_) => 0..0,
+        };
+        doc.attributes[range]
+            .iter()
+            .filter(|a| a.qname != "xmlns" && !a.qname.starts_with("xmlns:"))
+            .map(move |a| Attr {
+                namespace: a.namespace.map(|i| doc.namespaces[i].as_ref()),
+                name: a.qname.split_once(':').map_or(a.qname, |(_, local)| local),
+                value: a.value.as_ref(),
+            })
+    }
+
     /// A text's text.
     pub fn text(&self) -> Option<&'d str> {
         match &self.data().kind {
@@ -194,30 +241,45 @@ struct Parser<'a> {
 }
 
 /// Bytes that may stand in text as they are (no markup, no reference, no
-/// forbidden control character); the rest is looked at one by one.
+/// forbidden control character, no line end to normalize, no `>` that could
+/// close a `]]>`); the rest is looked at one by one.
 const PLAIN: [bool; 256] = {
     let mut table = [true; 256];
     let mut b = 0;
     while b < 0x20 {
-        table[b] = b == 0x09 || b == 0x0A || b == 0x0D;
+        table[b] = b == 0x09 || b == 0x0A;
         b += 1;
     }
     table[b'<' as usize] = false;
     table[b'&' as usize] = false;
+    table[b'>' as usize] = false;
     // The lead byte of U+FFFE and U+FFFF, which XML forbids.
     table[0xEF] = false;
     table
 };
 
-/// Bytes of names: 0 for none, [`COLON`] for `:`, 1 for the rest (any
-/// byte of a non-ASCII character counts as a name character).
+/// Bytes that may stand in an attribute value as they are: as in text, but
+/// a tab or line end becomes a space (§3.3.3), and `>` is just a character.
+const ATTRIBUTE_PLAIN: [bool; 256] = {
+    let mut table = PLAIN;
+    table[0x09] = false;
+    table[0x0A] = false;
+    table[b'>' as usize] = true;
+    table
+};
+
+/// Bytes of names: 0 for none, [`COLON`] for `:`, [`NON_ASCII`] for a
+/// byte of a character outside ASCII (which is looked at whole), 1 for the
+/// rest.
 const NAME: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' || c >= 0x80 {
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' {
             table[b] = 1;
+        } else if c >= 0x80 {
+            table[b] = NON_ASCII;
         }
         b += 1;
     }
@@ -225,6 +287,26 @@ const NAME: [u8; 256] = {
     table
 };
 const COLON: u8 = 2;
+const NON_ASCII: u8 = 3;
+
+/// XML 1.0's NameStartChar, without the colon (names are split at it).
+fn is_name_start(c: char) -> bool {
+    matches!(c, 'A'..='Z' | 'a'..='z' | '_'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0's NameChar, without the colon.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
 
 /// Where the plain text that starts at `at` ends: eight bytes at a time
 /// while none of them can be special (a picture is kilobytes of text), then
@@ -236,11 +318,12 @@ fn plain_run(bytes: &[u8], mut at: usize) -> usize {
     loop {
         while let Some(word) = bytes.get(at..at + 8) {
             let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            // A control character (below 0x20), '<', '&' or 0xEF; a false
-            // alarm only sends the word to the byte loop.
+            // A control character (below 0x20), '<', '&', '>' or 0xEF; a
+            // false alarm only sends the word to the byte loop.
             let special = (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
                 | has_zero(w ^ (ONES * u64::from(b'<')))
                 | has_zero(w ^ (ONES * u64::from(b'&')))
+                | has_zero(w ^ (ONES * u64::from(b'>')))
                 | has_zero(w ^ (ONES * 0xEF));
             if special != 0 {
                 break;
@@ -275,11 +358,18 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_space(&mut self) {
-        while self.at < self.bytes.len()
-            && matches!(self.bytes[self.at], b' ' | b'\t' | b'\r' | b'\n')
-        {
+        while self.at < self.bytes.len() && is_space(self.bytes[self.at]) {
             self.at += 1;
         }
+    }
+
+    /// Whitespace that the grammar requires here.
+    fn require_space(&mut self, what: &str) -> Result<(), String> {
+        if !self.bytes.get(self.at).copied().is_some_and(is_space) {
+            return Err(self.error(&format!("no space {what}")));
+        }
+        self.skip_space();
+        Ok(())
     }
 
     /// Past the next `end`, or an error.
@@ -303,17 +393,109 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_space();
             if self.starts("<!--") {
-                self.at += 4;
-                self.skip_past("-->", "a comment")?;
+                self.comment()?;
             } else if self.starts("<?") {
-                self.at += 2;
-                self.skip_past("?>", "a processing instruction")?;
+                self.processing_instruction()?;
             } else if self.starts("<!") {
                 return Err(self.error("a DOCTYPE or other declaration, which is not allowed"));
             } else {
                 return Ok(());
             }
         }
+    }
+
+    /// `<!--` … `-->`, with no `--` inside and no `-` before the end.
+    fn comment(&mut self) -> Result<(), String> {
+        self.at += 4;
+        let text = self.skip_past("-->", "a comment")?;
+        if text.contains("--") || text.ends_with('-') {
+            self.at -= 3;
+            return Err(self.error("'--' inside a comment, which XML does not allow"));
+        }
+        Ok(())
+    }
+
+    /// `<?target …?>`; the XML declaration when it opens the document.
+    fn processing_instruction(&mut self) -> Result<(), String> {
+        let at_start = self.at == 0;
+        self.at += 2;
+        let target = self.name()?;
+        if target.eq_ignore_ascii_case("xml") {
+            if at_start && target == "xml" {
+                return self.declaration();
+            }
+            return Err(self.error(
+                "an XML declaration that is not at the very start (or a processing instruction named xml)",
+            ));
+        }
+        if target.contains(':') {
+            return Err(self.error("a processing instruction whose name holds a ':'"));
+        }
+        if !self.starts("?>") {
+            self.require_space("after a processing instruction's name")?;
+        }
+        self.skip_past("?>", "a processing instruction").map(|_| ())
+    }
+
+    /// The rest of `<?xml version="1.x" encoding="…" standalone="yes|no"?>`.
+    fn declaration(&mut self) -> Result<(), String> {
+        self.require_space("in the XML declaration")?;
+        let version = self.pseudo_attribute("version")?;
+        let digits = version.strip_prefix("1.").unwrap_or("");
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.error("an XML declaration with a version other than 1.x"));
+        }
+        let mut spaced = self.bytes.get(self.at).copied().is_some_and(is_space);
+        self.skip_space();
+        if spaced && self.starts("encoding") {
+            let encoding = self.pseudo_attribute("encoding")?;
+            let mut bytes = encoding.bytes();
+            let well_named = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+                && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if !well_named {
+                return Err(self.error("an XML declaration with a malformed encoding name"));
+            }
+            spaced = self.bytes.get(self.at).copied().is_some_and(is_space);
+            self.skip_space();
+        }
+        if spaced && self.starts("standalone") {
+            let standalone = self.pseudo_attribute("standalone")?;
+            if standalone != "yes" && standalone != "no" {
+                return Err(self.error("an XML declaration with standalone other than yes or no"));
+            }
+            self.skip_space();
+        }
+        if !self.starts("?>") {
+            return Err(self.error("an XML declaration that does not end with '?>'"));
+        }
+        self.at += 2;
+        Ok(())
+    }
+
+    /// `name = "value"` in the XML declaration; the value.
+    fn pseudo_attribute(&mut self, name: &str) -> Result<&'a str, String> {
+        if !self.starts(name) {
+            return Err(self.error(&format!("an XML declaration without {name}")));
+        }
+        self.at += name.len();
+        self.skip_space();
+        if !self.starts("=") {
+            return Err(self.error(&format!("no '=' after {name} in the XML declaration")));
+        }
+        self.at += 1;
+        self.skip_space();
+        let quote = match self.bytes.get(self.at) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            _ => return Err(self.error("an XML declaration value without quotes")),
+        };
+        self.at += 1;
+        let start = self.at;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == quote)
+            .ok_or_else(|| self.error("an XML declaration value that does not end"))?;
+        self.at += len + 1;
+        Ok(&self.text[start..start + len])
     }
 
     fn document(&mut self) -> Result<(), String> {
@@ -344,15 +526,18 @@ impl<'a> Parser<'a> {
         if self.starts("</") {
             self.end_tag()
         } else if self.starts("<!--") {
-            self.at += 4;
-            self.skip_past("-->", "a comment").map(|_| ())
+            self.comment()
         } else if self.starts("<![CDATA[") {
             self.at += 9;
             let text = self.skip_past("]]>", "a CDATA section")?;
-            self.add_text(Cow::Borrowed(text))
+            let text = if text.contains('\r') {
+                Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+            } else {
+                Cow::Borrowed(text)
+            };
+            self.add_text(text)
         } else if self.starts("<?") {
-            self.at += 2;
-            self.skip_past("?>", "a processing instruction").map(|_| ())
+            self.processing_instruction()
         } else if self.starts("<!") {
             Err(self.error("a declaration inside an element"))
         } else if self.starts("<") {
@@ -378,6 +563,23 @@ impl<'a> Parser<'a> {
                     text.push_str(&self.text[plain_from..amp]);
                     text.push(decoded);
                     plain_from = self.at;
+                }
+                // A line end: \r\n and a lone \r are \n (§2.11).
+                Some(b'\r') => {
+                    let text = owned.get_or_insert_with(String::new);
+                    text.push_str(&self.text[plain_from..self.at]);
+                    text.push('\n');
+                    self.at += 1;
+                    if self.bytes.get(self.at) == Some(&b'\n') {
+                        self.at += 1;
+                    }
+                    plain_from = self.at;
+                }
+                Some(b'>') => {
+                    if self.at >= start + 2 && &self.bytes[self.at - 2..self.at] == b"]]" {
+                        return Err(self.error("']]>' in text, which XML does not allow"));
+                    }
+                    self.at += 1;
                 }
                 Some(0xEF) => {
                     let c = self.rest().chars().next().unwrap_or_default();
@@ -426,25 +628,38 @@ impl<'a> Parser<'a> {
         Ok(id)
     }
 
+    /// A name, with at most one ':' between two parts that each start as
+    /// XML names start.
     fn name(&mut self) -> Result<&'a str, String> {
         let start = self.at;
-        let mut colons = 0;
+        let mut colon = None;
         while let Some(&b) = self.bytes.get(self.at) {
             match NAME[usize::from(b)] {
                 0 => break,
-                COLON => colons += 1,
-                _ => {}
+                COLON if colon.is_some() => {
+                    return Err(self.error("a name that is not a valid XML name"));
+                }
+                COLON => {
+                    colon = Some(self.at - start);
+                    self.at += 1;
+                }
+                NON_ASCII => {
+                    let c = self.rest().chars().next().unwrap_or_default();
+                    if !is_name_char(c) {
+                        break;
+                    }
+                    self.at += c.len_utf8();
+                }
+                _ => self.at += 1,
             }
-            self.at += 1;
         }
         let name = &self.text[start..self.at];
-        let first = name.bytes().next();
-        let bad_start = first.is_none_or(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':'));
-        if bad_start || name.ends_with(':') || colons > 1 {
-            return Err(self.error("a name that is not a valid XML name"));
-        }
-        // A whole character: a name never ends inside one.
-        if !self.text.is_char_boundary(self.at) {
+        let starts_well = |part: &str| part.chars().next().is_some_and(is_name_start);
+        let well_formed = match colon {
+            Some(i) => starts_well(&name[..i]) && starts_well(&name[i + 1..]),
+            None => starts_well(name),
+        };
+        if !well_formed {
             return Err(self.error("a name that is not a valid XML name"));
         }
         Ok(name)
@@ -456,7 +671,7 @@ impl<'a> Parser<'a> {
         let scopes_before = self.scopes.len();
         let first_attribute = self.doc.attributes.len();
         loop {
-            let had_space = self.at < self.bytes.len() && self.bytes[self.at].is_ascii_whitespace();
+            let had_space = self.bytes.get(self.at).copied().is_some_and(is_space);
             self.skip_space();
             if self.starts("/>") || self.starts(">") {
                 break;
@@ -482,16 +697,31 @@ impl<'a> Parser<'a> {
                 return Err(self.error("an attribute given twice"));
             }
             if name == "xmlns" {
+                if value == XML_NS || value == XMLNS_NS {
+                    return Err(self.error("a reserved namespace as the default namespace"));
+                }
                 let ns = (!value.is_empty()).then(|| self.namespace_index(value.clone()));
                 self.scopes.push(("", ns));
             } else if let Some(prefix) = name.strip_prefix("xmlns:") {
                 if value.is_empty() {
                     return Err(self.error("a namespace prefix bound to nothing"));
                 }
+                // The xml prefix is bound to its namespace and only it to
+                // that one; xmlns is bound to none (Namespaces in XML §3).
+                if prefix == "xmlns" || value == XMLNS_NS || (prefix == "xml") != (value == XML_NS)
+                {
+                    return Err(self.error(&format!(
+                        "xmlns:{prefix}=\"{value}\", which binds a reserved prefix or namespace"
+                    )));
+                }
                 let ns = self.namespace_index(value.clone());
                 self.scopes.push((prefix, Some(ns)));
             }
-            self.doc.attributes.push(Attribute { qname: name, value });
+            self.doc.attributes.push(Attribute {
+                qname: name,
+                value,
+                namespace: None,
+            });
         }
         let empty = self.starts("/>");
         self.at += if empty { 2 } else { 1 };
@@ -500,14 +730,25 @@ impl<'a> Parser<'a> {
             None => ("", qname),
         };
         let namespace = self.resolve(prefix)?;
-        // Prefixed attributes must be bound too.
-        for a in &self.doc.attributes[first_attribute..] {
-            if let Some((prefix, _)) = a.qname.split_once(':')
+        // Prefixed attributes must be bound too, and no two may have the
+        // same namespace and local name (p:k and q:k, p and q bound alike).
+        for i in first_attribute..self.doc.attributes.len() {
+            let qname = self.doc.attributes[i].qname;
+            if let Some((prefix, local)) = qname.split_once(':')
                 && prefix != "xmlns"
-                && prefix != "xml"
-                && !self.scopes.iter().any(|(p, _)| *p == prefix)
             {
-                return Err(self.error(&format!("the unknown namespace prefix '{prefix}'")));
+                let namespace = self.resolve(prefix)?;
+                let attributes = &self.doc.attributes;
+                let twice = attributes[first_attribute..i].iter().any(|a| {
+                    a.namespace == namespace
+                        && a.qname
+                            .split_once(':')
+                            .is_some_and(|(p, l)| p != "xmlns" && l == local)
+                });
+                if twice {
+                    return Err(self.error("an attribute given twice (by namespace and name)"));
+                }
+                self.doc.attributes[i].namespace = namespace;
             }
         }
         let id = self.add_node(Kind::Element {
@@ -616,7 +857,7 @@ impl<'a> Parser<'a> {
         // Most values are plain: found in one pass.
         if let Some(len) = self.bytes[start..].iter().position(|&b| b == quote) {
             let raw = &self.text[start..start + len];
-            if plain_run(raw.as_bytes(), 0) == len {
+            if raw.bytes().all(|b| ATTRIBUTE_PLAIN[usize::from(b)]) {
                 self.at += len + 1;
                 return Ok(Cow::Borrowed(raw));
             }
@@ -636,7 +877,19 @@ impl<'a> Parser<'a> {
                     text.push(decoded);
                     plain_from = self.at;
                 }
-                Some(&b) if !PLAIN[usize::from(b)] && b != 0xEF => {
+                // Tabs and line ends are spaces (\r\n one space), §3.3.3;
+                // the same characters by reference stay.
+                Some(&b @ (b'\t' | b'\n' | b'\r')) => {
+                    let text = owned.get_or_insert_with(String::new);
+                    text.push_str(&self.text[plain_from..self.at]);
+                    text.push(' ');
+                    self.at += 1;
+                    if b == b'\r' && self.bytes.get(self.at) == Some(&b'\n') {
+                        self.at += 1;
+                    }
+                    plain_from = self.at;
+                }
+                Some(&b) if !ATTRIBUTE_PLAIN[usize::from(b)] && b != 0xEF => {
                     return Err(self.error("a control character XML does not allow"));
                 }
                 Some(_) => {
@@ -719,13 +972,157 @@ mod tests {
         assert_eq!(root.attribute("k"), Some("1 & 2"));
         assert_eq!(root.attribute("p:k"), Some("x"));
         let texts: Vec<&str> = root.descendants().filter_map(|n| n.text()).collect();
-        assert_eq!(texts, ["a <b> AB\"'", "<not markup>", "\r\n", "tail"]);
+        assert_eq!(texts, ["a <b> AB\"'", "<not markup>", "\n", "tail"]);
         assert_eq!(root.children().count(), 5);
         assert!(root.first_child().is_some_and(|n| n.text().is_some()));
         // Text without references is borrowed from the input.
         let doc = parse("<r>plain</r>").unwrap();
         let text = &doc.nodes[1].kind;
         assert!(matches!(text, Kind::Text(Cow::Borrowed("plain"))));
+    }
+
+    /// Found by comparing with roxmltree (tests/it/properties.rs): line
+    /// ends were kept as sent, and tabs and line ends in attribute values
+    /// were not made spaces.
+    #[test]
+    fn line_ends_and_attribute_values_are_normalized_as_xml_says() {
+        let doc = parse(
+            "<r a='x\ty\r\nz\rw\n' b='&#9;&#13;&#10;' c='1 > 0'>one\r\ntwo\rthree&#13;\r\n<![CDATA[c\r\nd\re]]></r>",
+        )
+        .unwrap();
+        let root = doc.root_element();
+        assert_eq!(root.attribute("a"), Some("x y z w "));
+        // The same characters given by reference stay as they are.
+        assert_eq!(root.attribute("b"), Some("\t\r\n"));
+        assert_eq!(root.attribute("c"), Some("1 > 0"));
+        let texts: Vec<&str> = root.descendants().filter_map(|n| n.text()).collect();
+        assert_eq!(texts, ["one\ntwo\nthree\r\n", "c\nd\ne"]);
+        // A namespace is normalized like any attribute value.
+        let doc = parse("<r xmlns='urn:\r\na'/>").unwrap();
+        assert_eq!(doc.root_element().tag_name().namespace(), Some("urn: a"));
+    }
+
+    #[test]
+    fn attributes_by_namespace_and_name() {
+        let doc = parse(
+            "<r xmlns='urn:d' xmlns:p='urn:p' k='1' p:k='2' xml:lang='en'><c xmlns:p='urn:q' p:k='3'/></r>",
+        )
+        .unwrap();
+        let root = doc.root_element();
+        let all: Vec<Attr> = root.attributes().collect();
+        let expected = |namespace, name, value| Attr {
+            namespace,
+            name,
+            value,
+        };
+        assert_eq!(
+            all,
+            [
+                expected(None, "k", "1"),
+                expected(Some("urn:p"), "k", "2"),
+                expected(Some(XML_NS), "lang", "en"),
+            ]
+        );
+        let child = root.children().next().unwrap();
+        assert_eq!(
+            child.attributes().collect::<Vec<_>>(),
+            [expected(Some("urn:q"), "k", "3")]
+        );
+        assert_eq!(
+            doc.root_element()
+                .first_child()
+                .unwrap()
+                .attributes()
+                .count(),
+            1
+        );
+    }
+
+    /// Found by comparing with roxmltree: all of these were accepted.
+    #[test]
+    fn what_namespaces_comments_declarations_and_names_forbid_is_refused() {
+        for (xml, expected) in [
+            (
+                "<a xmlns:p='u' xmlns:q='u' p:k='1' q:k='2'/>",
+                "given twice",
+            ),
+            ("<a xmlns:xml='urn:x'/>", "reserved prefix or namespace"),
+            (
+                "<a xmlns:x='http://www.w3.org/XML/1998/namespace'/>",
+                "reserved",
+            ),
+            ("<a xmlns:xmlns='urn:x'/>", "reserved"),
+            ("<a xmlns:p='http://www.w3.org/2000/xmlns/'/>", "reserved"),
+            (
+                "<a xmlns='http://www.w3.org/2000/xmlns/'/>",
+                "reserved namespace",
+            ),
+            (
+                "<a xmlns='http://www.w3.org/XML/1998/namespace'/>",
+                "reserved namespace",
+            ),
+            ("<xmlns:a/>", "unknown namespace prefix 'xmlns'"),
+            ("<a><!-- a -- b --></a>", "'--' inside a comment"),
+            ("<a><!-- a ---></a>", "'--' inside a comment"),
+            (
+                "<!-- x --><?xml version='1.0'?><a/>",
+                "not at the very start",
+            ),
+            (" <?xml version='1.0'?><a/>", "not at the very start"),
+            ("<a><?xml version='1.0'?></a>", "not at the very start"),
+            ("<?XML version='1.0'?><a/>", "not at the very start"),
+            ("<?xml?><a/>", "no space in the XML declaration"),
+            ("<?xml encoding='utf-8'?><a/>", "without version"),
+            ("<?xml version='2.0'?><a/>", "version other than 1.x"),
+            (
+                "<?xml version='1.0'encoding='utf-8'?><a/>",
+                "does not end with '?>'",
+            ),
+            (
+                "<?xml version='1.0' encoding='utf 8'?><a/>",
+                "malformed encoding name",
+            ),
+            (
+                "<?xml version='1.0' standalone='maybe'?><a/>",
+                "standalone other than",
+            ),
+            (
+                "<?xml version='1.0' junk='1'?><a/>",
+                "does not end with '?>'",
+            ),
+            (
+                "<?xml version='1.0' standalone='yes' encoding='utf-8'?><a/>",
+                "does not end",
+            ),
+            (
+                "<a><?pi?x?></a>",
+                "no space after a processing instruction's name",
+            ),
+            ("<a><? x?></a>", "not a valid XML name"),
+            ("<a><?p:i x?></a>", "holds a ':'"),
+            ("<a>x]]>y</a>", "']]>' in text"),
+            ("<a\u{D7}/>", "no space before an attribute"),
+            ("<\u{300}a/>", "not a valid XML name"),
+            ("<a:\u{B7}b xmlns:a='u'/>", "not a valid XML name"),
+            ("<a:1b xmlns:a='u'/>", "not a valid XML name"),
+            ("<a\u{C}k='1'/>", "no space before an attribute"),
+        ] {
+            let err = parse(xml).expect_err(xml);
+            assert!(err.contains(expected), "{xml:?}: {err}");
+        }
+        // And what XML allows still is.
+        for xml in [
+            "<?xml version='1.0'?><a/>",
+            "<?xml version = \"1.1\" encoding = 'ISO-8859-1' standalone='no' ?><a/>",
+            "<?xml\tversion='1.0'\n?><a/>",
+            "<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xml:k='1'/>",
+            "<a><!-- a - b --><?pi?><?pi  x ?></a>",
+            "<a>]] > ]&gt; ]]&gt;</a>",
+            "<a><![CDATA[]]]]><![CDATA[>]]></a>",
+            "<\u{E9}t\u{E9}\u{B7}x:y\u{300} xmlns:\u{E9}t\u{E9}\u{B7}x='u'/>",
+        ] {
+            parse(xml).unwrap_or_else(|e| panic!("{xml:?}: {e}"));
+        }
     }
 
     #[test]
@@ -777,7 +1174,7 @@ mod tests {
     #[test]
     fn plain_runs_stop_at_every_special_byte_wherever_it_falls() {
         for len in 0..40 {
-            for special in [b'<', b'&', 0x01, 0x1F, 0xEF] {
+            for special in [b'<', b'&', b'>', b'\r', 0x01, 0x1F, 0xEF] {
                 for at in 0..len {
                     let mut bytes = vec![b'A'; len];
                     bytes[at] = special;
@@ -786,8 +1183,8 @@ mod tests {
                 assert_eq!(plain_run(&vec![b'z'; len], 0), len);
             }
         }
-        // Tab, line feed, carriage return, space and non-ASCII are plain.
-        let text = "a\tb\nc\rd e é ü ✓ 0123456789 <";
+        // Tab, line feed, space and non-ASCII are plain.
+        let text = "a\tb\nc d e é ü ✓ 0123456789 <";
         assert_eq!(plain_run(text.as_bytes(), 0), text.len() - 1);
     }
 
