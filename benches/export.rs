@@ -1,10 +1,12 @@
 //! Throughput of `ews-photo export` against the in-process stand-in.
 //!
 //! `cargo bench --bench export` (builds the release binary). Not run by CI.
-//! Prints one line per figure:
+//! Prints one line per figure, each with the tool's CPU per photo (user +
+//! system time of the tool's process alone, from wait4: the stand-in runs in
+//! this process) and its peak memory (VmHWM, sampled every millisecond):
 //! (a) 2,000 addresses, 20 ms latency, --jobs 16: photos/s against the ideal 16/20 ms;
 //! (b) 5,000 addresses, no latency: photos/s and the tool's CPU seconds per 1,000 photos;
-//! (c) the tool's peak memory (VmHWM, sampled) at 1,000 and 20,000 addresses;
+//! (c) the tool's peak memory at 1,000 and 20,000 addresses;
 //! (d) a --sync re-run of (a) with nothing changed: photos/s and files written (0).
 //! Microsoft Graph, 2,000 addresses, 20 ms per item (a stand-in that runs at
 //! most 4 parts of a $batch at a time, as Graph does), --jobs 16: photos/s,
@@ -13,7 +15,14 @@
 //! (g) curl --parallel fetching the same photos one request each over the same
 //!     number of connections (skipped, with a note, when curl is missing),
 //! (h) a --sync re-run of (f) with nothing changed (metadata checks in batches).
-//! `EWS_BENCH_ONLY=graph` runs only (e) to (h).
+//! (i) scale (EWS): 10,000 and 300,000 addresses, no latency, --jobs 8, a
+//!     first run and a --sync re-run with nothing changed
+//!     (`EWS_BENCH_SCALE=10000,100000` picks other sizes), then a table of
+//!     every EWS row.
+//!
+//! `EWS_BENCH_ONLY=graph` runs only (e) to (h), `EWS_BENCH_ONLY=scale` only
+//! (i). `EWS_BENCH_TOOL=/path/to/ews-photo` measures another build (say,
+//! main's) with the same rows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,6 +31,7 @@ use std::time::{Duration, Instant};
 use ews_standin::{GraphOptions, GraphStandIn, Options, StandIn};
 
 /// What one run of the tool cost.
+#[derive(Clone, Copy)]
 struct Run {
     wall: Duration,
     cpu: Duration,
@@ -31,6 +41,10 @@ struct Run {
 }
 
 fn tool() -> PathBuf {
+    // Another build to compare with, e.g. main's.
+    if let Some(other) = std::env::var_os("EWS_BENCH_TOOL") {
+        return PathBuf::from(other);
+    }
     let built = PathBuf::from(env!("CARGO_BIN_EXE_ews-photo"));
     if built.is_file() {
         return built;
@@ -110,7 +124,7 @@ fn measure(mut command: Command, cwd: &Path) -> Run {
                     break; // exited (a zombie has no memory lines)
                 };
                 hwm.fetch_max(kib, std::sync::atomic::Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(1));
             }
         })
     };
@@ -153,6 +167,36 @@ fn per_sec(n: usize, wall: Duration) -> f64 {
     n as f64 / wall.as_secs_f64()
 }
 
+impl Run {
+    /// The tool's CPU per photo, in microseconds.
+    fn cpu_per_photo(&self, n: usize) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / n as f64
+    }
+
+    fn peak_mib(&self) -> f64 {
+        self.maxrss_kib as f64 / 1024.0
+    }
+
+    /// "CPU 45.1 µs/photo (user 20.3, sys 24.8), peak 11.2 MiB"
+    fn costs(&self, n: usize) -> String {
+        let micros = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        format!(
+            "CPU {:.1} µs/photo (user {:.1}, sys {:.1}), peak memory {:.1} MiB",
+            self.cpu_per_photo(n),
+            micros(self.user),
+            micros(self.sys),
+            self.peak_mib()
+        )
+    }
+}
+
+/// One line of the closing table.
+struct Row {
+    run: String,
+    addresses: usize,
+    result: Run,
+}
+
 fn main() {
     // `cargo bench` passes --bench; nothing else is understood.
     println!("machine: {}", cpu_model());
@@ -168,11 +212,41 @@ fn main() {
     let dir = work.path();
     let bin = tool();
     println!("tool: {}", bin.display());
-    graph_rows(dir);
-    if std::env::var("EWS_BENCH_ONLY").as_deref() == Ok("graph") {
+    let only = std::env::var("EWS_BENCH_ONLY").unwrap_or_default();
+    if only != "scale" {
+        graph_rows(dir);
+    }
+    if only == "graph" {
         return;
     }
+    let fast = StandIn::start(Options::default()).expect("stand-in");
+    let mut rows = Vec::new();
+    if only != "scale" {
+        ews_rows(dir, &fast, &mut rows);
+    }
+    scale_rows(dir, &fast, &mut rows);
 
+    println!();
+    println!("| run | addresses | photos/s | CPU per photo (user + sys) | peak memory |");
+    println!("|---|---:|---:|---:|---:|");
+    for row in &rows {
+        let r = &row.result;
+        let micros = |d: Duration| d.as_secs_f64() * 1e6 / row.addresses as f64;
+        println!(
+            "| {} | {} | {:.0} | {:.1} µs ({:.1} + {:.1}) | {:.1} MiB |",
+            row.run,
+            row.addresses,
+            per_sec(row.addresses, r.wall),
+            r.cpu_per_photo(row.addresses),
+            micros(r.user),
+            micros(r.sys),
+            r.peak_mib()
+        );
+    }
+}
+
+/// (a) to (d): EWS, latency, throughput, memory, --sync.
+fn ews_rows(dir: &Path, fast: &StandIn, rows: &mut Vec<Row>) {
     // (a) 2,000 addresses, 20 ms latency, 16 workers.
     let latency = Duration::from_millis(20);
     let slow = StandIn::start(Options {
@@ -190,13 +264,17 @@ fn main() {
     let ideal = 16.0 / latency.as_secs_f64();
     let rate = per_sec(2000, a.wall);
     println!(
-        "(a) 2000 addresses, 20 ms latency, --jobs 16: {rate:.0} photos/s in {:.2}s = {:.1}% of the ideal {ideal:.0}/s (cpu {:.2}s, peak memory {} KiB, {} connections)",
+        "(a) 2000 addresses, 20 ms latency, --jobs 16: {rate:.0} photos/s in {:.2}s = {:.1}% of the ideal {ideal:.0}/s ({}; {} connections)",
         a.wall.as_secs_f64(),
         rate / ideal * 100.0,
-        a.cpu.as_secs_f64(),
-        a.maxrss_kib,
+        a.costs(2000),
         slow.connections()
     );
+    rows.push(Row {
+        run: "(a) 20 ms latency, --jobs 16".into(),
+        addresses: 2000,
+        result: a,
+    });
 
     // (d) the same again with --sync: nothing changed.
     let before = mtimes(&dir.join("a"));
@@ -228,14 +306,19 @@ fn main() {
     let fetched = text.lines().filter(|l| l.contains(",fetched,")).count();
     let rate_d = per_sec(2000, d.wall);
     println!(
-        "(d) --sync re-run of (a), nothing changed: {rate_d:.0} photos/s in {:.2}s ({:.0}% of (a)); {unchanged} unchanged, {fetched} fetched, {rewritten} files written",
+        "(d) --sync re-run of (a), nothing changed: {rate_d:.0} photos/s in {:.2}s ({:.0}% of (a)); {unchanged} unchanged, {fetched} fetched, {rewritten} files written; {}",
         d.wall.as_secs_f64(),
-        rate_d / rate * 100.0
+        rate_d / rate * 100.0,
+        d.costs(2000)
     );
+    rows.push(Row {
+        run: "(d) --sync re-run of (a)".into(),
+        addresses: 2000,
+        result: d,
+    });
     drop(slow);
 
     // (b) 5,000 addresses, no latency.
-    let fast = StandIn::start(Options::default()).expect("stand-in");
     let list = write_list(dir, 5000);
     let b = run(
         &fast.url(),
@@ -250,15 +333,21 @@ fn main() {
         dir,
     );
     println!(
-        "(b) 5000 addresses, no latency, --jobs 4: {:.0} photos/s in {:.2}s; tool CPU {:.3}s (user {:.3}s, sys {:.3}s) = {:.3} CPU-s per 1000 photos ({:.0}% of one core while running flat out)",
+        "(b) 5000 addresses, no latency, --jobs 4: {:.0} photos/s in {:.2}s; tool CPU {:.3}s (user {:.3}s, sys {:.3}s) = {:.3} CPU-s per 1000 photos ({:.0}% of one core while running flat out); {}",
         per_sec(5000, b.wall),
         b.wall.as_secs_f64(),
         b.cpu.as_secs_f64(),
         b.user.as_secs_f64(),
         b.sys.as_secs_f64(),
         b.cpu.as_secs_f64() / 5.0,
-        b.cpu.as_secs_f64() / b.wall.as_secs_f64() * 100.0
+        b.cpu.as_secs_f64() / b.wall.as_secs_f64() * 100.0,
+        b.costs(5000)
     );
+    rows.push(Row {
+        run: "(b) no latency, --jobs 4".into(),
+        addresses: 5000,
+        result: b,
+    });
 
     // (c) peak memory at 1,000 and 20,000 addresses.
     for n in [1000, 20_000] {
@@ -277,10 +366,60 @@ fn main() {
             dir,
         );
         println!(
-            "(c) {n} addresses: peak memory (VmHWM) {:.1} MiB ({:.0} photos/s)",
-            c.maxrss_kib as f64 / 1024.0,
-            per_sec(n, c.wall)
+            "(c) {n} addresses: peak memory (VmHWM) {:.1} MiB ({:.0} photos/s; {})",
+            c.peak_mib(),
+            per_sec(n, c.wall),
+            c.costs(n)
         );
+        rows.push(Row {
+            run: "(c) no latency, --jobs 4".into(),
+            addresses: n,
+            result: c,
+        });
+    }
+}
+
+/// (i): EWS at scale, a first run and a --sync re-run.
+fn scale_rows(dir: &Path, fast: &StandIn, rows: &mut Vec<Row>) {
+    // (i) scale: a first run and a --sync re-run, --jobs 8, photos written
+    // where the others are.
+    let sizes: Vec<usize> = std::env::var("EWS_BENCH_SCALE")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 300_000]);
+    for n in sizes {
+        let list = write_list(dir, n);
+        let out = format!("i{n}");
+        for (label, sync) in [
+            ("first run", false),
+            ("--sync re-run, nothing changed", true),
+        ] {
+            let mut args = vec![
+                "export",
+                list.to_str().unwrap(),
+                "--dir",
+                &out,
+                "--jobs",
+                "8",
+            ];
+            if sync {
+                args.push("--sync");
+            }
+            let i = run(&fast.url(), &args, dir);
+            println!(
+                "(i) {n} addresses, no latency, --jobs 8, {label}: {:.0} photos/s in {:.2}s; {}",
+                per_sec(n, i.wall),
+                i.wall.as_secs_f64(),
+                i.costs(n)
+            );
+            rows.push(Row {
+                run: format!("(i) --jobs 8, {label}"),
+                addresses: n,
+                result: i,
+            });
+        }
+        // The next size's files would share the folder's page cache otherwise.
+        let _ = std::fs::remove_dir_all(dir.join(&out));
     }
 }
 

@@ -37,7 +37,8 @@
 //! transport, tls   ureq agent with one connection, TLS recording the peer certificate
 //! backend     pure protocol: EWS SOAP and REST, Graph (and its $batch): requests
 //!             and the answers' meaning
-//! photo, output, record, http, url, error, secret, size, human   shared data and leaves
+//! photo, output, record, http, url, xml, error, secret, size, human   shared data
+//!             and leaves
 //! ```
 
 #![forbid(unsafe_code)]
@@ -60,9 +61,11 @@ mod record;
 mod retry;
 mod secret;
 mod size;
+mod tcp;
 mod tls;
 mod transport;
 pub mod url;
+pub mod xml;
 
 pub use app::run_cli;
 pub use backend::{Outcome, PhotoRequest, RawPhoto};

@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 /// Writing failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,31 +59,27 @@ impl OutputError {
 }
 
 /// Temporary files being written, so that Ctrl-C never leaves a partial file
-/// behind: a file is registered in the same critical section that creates it,
-/// and [`remove_temporary_files`] removes them all and closes the registry, so
-/// no file can appear between the clean-up and the exit.
+/// behind: a file is registered while the creation lock is held (shared, so
+/// that workers creating files at once do not wait for each other), and
+/// [`remove_temporary_files`] takes that lock exclusively, removes them all
+/// and closes the registry, so no file can appear between the clean-up and
+/// the exit, and none is missed.
 struct TempFiles {
-    state: Mutex<TempState>,
-}
-
-#[derive(Default)]
-struct TempState {
-    files: Vec<PathBuf>,
-    closed: bool,
+    /// True once closed.
+    creating: RwLock<bool>,
+    files: Mutex<Vec<PathBuf>>,
 }
 
 impl TempFiles {
     const fn new() -> TempFiles {
         TempFiles {
-            state: Mutex::new(TempState {
-                files: Vec::new(),
-                closed: false,
-            }),
+            creating: RwLock::new(false),
+            files: Mutex::new(Vec::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, TempState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn files(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Creates a temporary file in `folder`, registered before anyone can see it.
@@ -92,26 +88,27 @@ impl TempFiles {
         builder: &tempfile::Builder,
         folder: &Path,
     ) -> io::Result<tempfile::NamedTempFile> {
-        let mut state = self.lock();
-        if state.closed {
+        let closed = self.creating.read().unwrap_or_else(|e| e.into_inner());
+        if *closed {
             return Err(io::Error::new(
                 io::ErrorKind::Interrupted,
                 "interrupted: the tool is leaving",
             ));
         }
         let temp = builder.tempfile_in(folder)?;
-        state.files.push(temp.path().to_path_buf());
+        self.files().push(temp.path().to_path_buf());
+        drop(closed);
         Ok(temp)
     }
 
     fn forget(&self, path: &Path) {
-        self.lock().files.retain(|p| p != path);
+        self.files().retain(|p| p != path);
     }
 
     fn remove_all_and_close(&self) {
-        let mut state = self.lock();
-        state.closed = true;
-        for file in state.files.drain(..) {
+        let mut closed = self.creating.write().unwrap_or_else(|e| e.into_inner());
+        *closed = true;
+        for file in self.files().drain(..) {
             let _ = fs::remove_file(file);
         }
     }
@@ -161,31 +158,40 @@ pub fn write_atomic_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if !folder.is_dir() {
-        return Err(OutputError::NoFolder {
-            path: path.to_path_buf(),
-            folder,
-        });
-    }
+    // Whether the folder exists is looked into only when something failed:
+    // an export writes hundreds of thousands of files into a folder it made,
+    // and every look is a system call.
+    let explain = |error: OutputError| {
+        if !folder.is_dir() {
+            OutputError::NoFolder {
+                path: path.to_path_buf(),
+                folder: folder.clone(),
+            }
+        } else {
+            error
+        }
+    };
     let mut builder = tempfile::Builder::new();
     builder.prefix(".ews-photo-").suffix(".part");
     // tempfile creates private (0600) files; a photo should get the usual
     // permissions, i.e. 0666 less the umask, like any file a tool writes.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temp = IN_PROGRESS.create_in(&builder, &folder).map_err(io_error)?;
+    let mut temp = IN_PROGRESS
+        .create_in(&builder, &folder)
+        .map_err(|e| explain(io_error(e)))?;
     let temp_path = temp.path().to_path_buf();
     let result = (|| {
         write(&mut temp).map_err(io_error)?;
         temp.flush().map_err(io_error)?;
         if overwrite {
-            temp.persist(path).map_err(|e| io_error(e.error))?;
+            temp.persist(path).map_err(|e| explain(io_error(e.error)))?;
         } else {
             temp.persist_noclobber(path).map_err(|e| {
                 if e.error.kind() == io::ErrorKind::AlreadyExists {
                     OutputError::Exists(path.to_path_buf())
                 } else {
-                    io_error(e.error)
+                    explain(io_error(e.error))
                 }
             })?;
         }
@@ -222,6 +228,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
 /// assert_eq!(sanitize_file_name("a\\b:c*?\"<>|\u{7}.jpg"), "a_b_c_______.jpg");
 /// ```
 pub fn sanitize_file_name(text: &str) -> String {
+    // Nearly every address is already a safe name: checked in one pass.
+    if plainly_safe(text) {
+        return text.to_string();
+    }
+    sanitize_slowly(text)
+}
+
+fn sanitize_slowly(text: &str) -> String {
     const RESERVED: [&str; 22] = [
         "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
         "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
@@ -256,6 +270,29 @@ pub fn sanitize_file_name(text: &str) -> String {
     } else {
         safe
     }
+}
+
+/// True when [`sanitize_file_name`] would return `text` unchanged, seen
+/// without building anything: short, only letters, digits and `@._-+`, no
+/// dot at either end, and not a reserved device name before its first dot.
+fn plainly_safe(text: &str) -> bool {
+    const DEVICES: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    let bytes = text.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > 200
+        || bytes[0] == b'.'
+        || bytes[bytes.len() - 1] == b'.'
+        || !bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'-' | b'+'))
+    {
+        return false;
+    }
+    let stem = text.split('.').next().unwrap_or_default();
+    let numbered = stem.len() == 4
+        && (stem[..3].eq_ignore_ascii_case("COM") || stem[..3].eq_ignore_ascii_case("LPT"))
+        && matches!(stem.as_bytes()[3], b'1'..=b'9');
+    !numbered && !DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d))
 }
 
 fn truncate_bytes(text: &mut String, max: usize) {
@@ -356,7 +393,7 @@ mod tests {
         builder.prefix(".ews-photo-").suffix(".part");
         let temp = registry.create_in(&builder, dir.path()).unwrap();
         // Registered by the very call that created it: no window for Ctrl-C.
-        assert_eq!(registry.lock().files, [temp.path().to_path_buf()]);
+        assert_eq!(*registry.files(), [temp.path().to_path_buf()]);
         registry.remove_all_and_close();
         assert!(!temp.path().exists());
         // After the clean-up, nothing new can appear.
@@ -372,5 +409,39 @@ mod tests {
         assert!(err.to_string().contains("does not exist"), "{err}");
         let err = write_atomic(dir.path(), b"d", true).unwrap_err();
         assert!(matches!(err, OutputError::IsFolder(_)));
+    }
+
+    #[test]
+    fn the_quick_check_agrees_with_the_full_sanitizer() {
+        let mut names = vec![
+            "alice@contoso.com.jpg".to_string(),
+            "a".into(),
+            ".hidden@x.jpg".into(),
+            "x@y.".into(),
+            "con.jpg".into(),
+            "CON".into(),
+            "com1.jpg".into(),
+            "Com9@x.png".into(),
+            "com0.jpg".into(),
+            "lpt10.jpg".into(),
+            "nul.x".into(),
+            "con@x.jpg".into(),
+            "a b.jpg".into(),
+            "a:b.jpg".into(),
+            "é@x.jpg".into(),
+            "x".repeat(200),
+            "x".repeat(201),
+            "a..b".into(),
+            "-_+@.x".into(),
+        ];
+        for c in 0u8..128 {
+            names.push(format!("a{}b.jpg", c as char));
+        }
+        for name in &names {
+            assert_eq!(sanitize_file_name(name), sanitize_slowly(name), "{name:?}");
+            if plainly_safe(name) {
+                assert_eq!(&sanitize_slowly(name), name, "{name:?}");
+            }
+        }
     }
 }

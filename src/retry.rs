@@ -2,6 +2,7 @@
 //! every worker of a run wait together.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,9 @@ impl fmt::Display for BusyWait {
 pub struct Gate {
     closed_until: Mutex<Option<Instant>>,
     changed: Condvar,
+    /// Set while `closed_until` may hold a time: an open gate is passed
+    /// without taking the lock (every photo passes it).
+    maybe_closed: AtomicBool,
 }
 
 impl Gate {
@@ -96,6 +100,7 @@ impl Gate {
         if closed.is_none_or(|current| current < until) {
             *closed = Some(until);
         }
+        self.maybe_closed.store(true, Ordering::SeqCst);
         self.changed.notify_all();
     }
 
@@ -107,11 +112,15 @@ impl Gate {
 
     /// Blocks while the gate is closed.
     pub fn wait_open(&self) {
+        if !self.maybe_closed.load(Ordering::SeqCst) {
+            return;
+        }
         let mut closed = self.closed_until.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(until) = *closed {
             let now = Instant::now();
             if now >= until {
                 *closed = None;
+                self.maybe_closed.store(false, Ordering::SeqCst);
                 break;
             }
             closed = self

@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -65,12 +65,22 @@ pub fn client_config(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
             builder.with_root_certificates(store).with_no_client_auth()
         }
         Trust::Platform => {
+            // Loading the system's roots costs about 19 million instructions
+            // (every PEM file parsed): once per process, not once per client
+            // (an export builds one per worker).
+            static PLATFORM: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+            if let Some(config) = PLATFORM.get() {
+                return Ok(Arc::clone(config));
+            }
             let verifier = rustls_platform_verifier::Verifier::new(provider)
                 .map_err(|e| Error::local("use the system's certificate store", e))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth()
+            let config = Arc::new(
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+                    .with_no_client_auth(),
+            );
+            return Ok(Arc::clone(PLATFORM.get_or_init(|| config)));
         }
     };
     Ok(Arc::new(config))

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use ureq::tls::PemItem;
 use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{
-    ConnectProxyConnector, Connector, SocksConnector, TcpConnector,
-};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, SocksConnector};
 use ureq::{Agent, Proxy};
 
 use crate::backend::BodyLog;
@@ -165,11 +163,12 @@ impl Transport {
             }
         };
         let peer = PeerCertificateSlot::default();
-        // ureq's default chain, with our TLS connector in place of its rustls one.
+        // ureq's default chain, with our TCP connector (fewer system calls a
+        // request) and our TLS connector in place of its own.
         let connector =
             ().chain(SocksConnector::default())
                 .chain(ConnectProxyConnector::default())
-                .chain(TcpConnector::default())
+                .chain(crate::tcp::TcpConnector)
                 .chain(RecordingTlsConnector::new(
                     tls::client_config(trust)?,
                     peer.clone(),
@@ -251,12 +250,19 @@ impl Transport {
             .collect();
         // Read every body to the end, 401s included, so the connection goes back
         // to the pool (a connection-bound handshake needs it).
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(BODY_LIMIT)
-            .read_to_vec()
-            .map_err(|e| self.map_error(request, e))?;
+        // Room for the announced length up front: read_to_vec would start
+        // small and grow (a tenth of a photo's instructions).
+        let announced = response
+            .body()
+            .content_length()
+            .unwrap_or(0)
+            .min(BODY_LIMIT);
+        let mut body = Vec::with_capacity(announced as usize + 1);
+        std::io::Read::read_to_end(
+            &mut response.body_mut().with_config().limit(BODY_LIMIT).reader(),
+            &mut body,
+        )
+        .map_err(|e| self.map_error(request, ureq::Error::from(e)))?;
         let reply = HttpReply {
             status,
             headers,
@@ -367,9 +373,17 @@ fn trusted_certificates(path: &PathBuf) -> Result<Vec<Vec<u8>>, Error> {
             path.display()
         )));
     }
-    // The CA is added to the system's roots, not put in their place.
-    let native = rustls_native_certs::load_native_certs();
-    certs.extend(native.certs.iter().map(|der| der.as_ref().to_vec()));
+    // The CA is added to the system's roots, not put in their place. Read
+    // once per process: an export builds one transport per worker.
+    static NATIVE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let native = NATIVE.get_or_init(|| {
+        rustls_native_certs::load_native_certs()
+            .certs
+            .iter()
+            .map(|der| der.as_ref().to_vec())
+            .collect()
+    });
+    certs.extend(native.iter().cloned());
     Ok(certs)
 }
 

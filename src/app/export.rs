@@ -1,7 +1,6 @@
 //! `ews-photo export`: the command line's side of a bulk run — options,
 //! progress on stderr, the summary, and Ctrl-C.
 
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -109,9 +108,8 @@ pub fn run(
 
 /// The list's first well-formed address, for Autodiscover.
 fn first_address(list: &Source, column: Option<&str>) -> Result<String, Error> {
-    let mut seen = HashSet::new();
     for entry in list.entries(column)? {
-        if let Some(ListEntry::Address { email, .. }) = classify(entry?, &mut seen) {
+        if let ListEntry::Address { email, .. } = classify(entry?) {
             return Ok(email);
         }
     }

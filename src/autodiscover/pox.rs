@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use crate::xml::{self, Node};
+
 /// The request schema (`Autodiscover` of the request).
 pub const NS_REQUEST: &str =
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006";
@@ -18,9 +20,6 @@ pub const NS_OUTLOOK: &str =
 
 /// The `Content-Type` of the request, as the EWS Managed API sends it.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
-
-/// The most nodes an answer may have; a real one has about 100.
-const NODES_LIMIT: u32 = 10_000;
 
 /// The POX request for an address, byte for byte what the EWS Managed API
 /// (`WriteLegacyAutodiscoverRequest`) and Outlook send, without indentation.
@@ -168,13 +167,9 @@ pub fn parse(body: &[u8]) -> Result<Answer, ParseError> {
     if looks_like_html(&text) {
         return Err(ParseError::Html);
     }
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-        ..Default::default()
-    };
-    let doc = roxmltree::Document::parse_with_options(&text, options)
-        .map_err(|e| ParseError::NotXml(e.to_string()))?;
+    // The same strict reader as SOAP's: no DTD, at most xml::NODES_LIMIT nodes
+    // (a real answer has about 100).
+    let doc = xml::parse(&text).map_err(ParseError::NotXml)?;
     let root = doc.root_element();
     if !root.has_tag_name((NS_BASE, "Autodiscover")) {
         return Err(ParseError::NotAutodiscover(describe_name(root)));
@@ -227,7 +222,7 @@ pub fn parse(body: &[u8]) -> Result<Answer, ParseError> {
     }
 }
 
-fn parse_settings(response: roxmltree::Node, account: roxmltree::Node, ns: &str) -> Settings {
+fn parse_settings(response: Node, account: Node, ns: &str) -> Settings {
     let smtp_address = child(response, ns, "User")
         .and_then(|u| child(u, ns, "AutoDiscoverSMTPAddress"))
         .and_then(text_of);
@@ -267,7 +262,7 @@ fn parse_settings(response: roxmltree::Node, account: roxmltree::Node, ns: &str)
     }
 }
 
-fn parse_error(error: roxmltree::Node, ns: &str) -> PoxError {
+fn parse_error(error: Node, ns: &str) -> PoxError {
     let text_in = |name| child(error, ns, name).and_then(text_of);
     PoxError {
         code: text_in("ErrorCode"),
@@ -276,26 +271,18 @@ fn parse_error(error: roxmltree::Node, ns: &str) -> PoxError {
     }
 }
 
-fn child<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    ns: &str,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'i>> {
+fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| n.has_tag_name((ns, name)))
 }
 
 /// The element's text, all text nodes joined, trimmed; None when empty.
-fn text_of(node: roxmltree::Node) -> Option<String> {
-    let text: String = node
-        .descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
+fn text_of(node: Node) -> Option<String> {
+    let text: String = node.descendants().filter_map(|n| n.text()).collect();
     let trimmed = text.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_string())
 }
 
-fn describe_name(node: roxmltree::Node) -> String {
+fn describe_name(node: Node) -> String {
     match node.tag_name().namespace() {
         Some(ns) => format!("<{}> in {ns}", node.tag_name().name()),
         None => format!("<{}>", node.tag_name().name()),

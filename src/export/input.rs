@@ -7,8 +7,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use std::collections::HashSet;
-
 use crate::error::Error;
 use crate::validate_email;
 
@@ -303,51 +301,32 @@ pub enum ListEntry {
     },
 }
 
-/// A 128-bit hash of a text folded to lower case: sets of these stand for sets
-/// of addresses or file names, so memory stays small for long lists (a false
-/// match is about as likely as 2^-100 for a list of a million).
-pub fn folded_hash(text: &str) -> u128 {
-    use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-    let lower = text.to_lowercase();
-    let hash = |salt: u64| {
-        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher();
-        h.write_u64(salt);
-        h.write(lower.as_bytes());
-        h.finish()
-    };
-    (u128::from(hash(0x5eed_0001)) << 64) | u128::from(hash(0x5eed_0002))
-}
-
-/// Validates an entry and drops repeats (case-insensitively): `None` for an
-/// address already `seen`. An `smtp:` prefix, as in Exchange's EmailAddresses
-/// lists, is dropped.
+/// Validates an entry. An `smtp:` prefix, as in Exchange's EmailAddresses
+/// lists, is dropped. Repeats are found by sorting the list (pass 1 of an
+/// export), not here, so that no set of addresses is held in memory.
 ///
 /// ```
-/// use std::collections::HashSet;
 /// use ews_photo::export::input::{classify, ListEntry, RawEntry};
-/// let mut seen = HashSet::new();
 /// let entry = |line, text: &str| RawEntry { line, text: text.into() };
-/// assert_eq!(classify(entry(1, "SMTP:Alice@Contoso.com"), &mut seen),
-///     Some(ListEntry::Address { line: 1, email: "Alice@Contoso.com".into() }));
-/// assert_eq!(classify(entry(2, "alice@contoso.com"), &mut seen), None);
-/// assert!(matches!(classify(entry(3, "alice"), &mut seen), Some(ListEntry::Invalid { .. })));
+/// assert_eq!(classify(entry(1, "SMTP:Alice@Contoso.com")),
+///     ListEntry::Address { line: 1, email: "Alice@Contoso.com".into() });
+/// assert!(matches!(classify(entry(3, "alice")), ListEntry::Invalid { .. }));
 /// ```
-pub fn classify(raw: RawEntry, seen: &mut HashSet<u128>) -> Option<ListEntry> {
+pub fn classify(raw: RawEntry) -> ListEntry {
     let text = match raw.text.get(..5) {
         Some(prefix) if prefix.eq_ignore_ascii_case("smtp:") => &raw.text[5..],
         _ => raw.text.as_str(),
     };
     match validate_email(text) {
-        Ok(email) => seen.insert(folded_hash(email)).then(|| ListEntry::Address {
+        Ok(email) => ListEntry::Address {
             line: raw.line,
             email: email.to_string(),
-        }),
-        Err(error) => Some(ListEntry::Invalid {
+        },
+        Err(error) => ListEntry::Invalid {
             line: raw.line,
             text: raw.text,
             error,
-        }),
+        },
     }
 }
 

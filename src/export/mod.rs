@@ -11,20 +11,22 @@
 //!              and an Event for each of them (progress is the caller's)
 //! ```
 //!
-//! Only hashes of the addresses and names are kept, so memory stays flat in
-//! the length of the list (the manifest holds one entry per photo). The engine
+//! Nothing is kept per address in memory: repeats, colliding names and the
+//! manifest entries are found by sorting on disk in pass 1 (`plan.rs`), and
+//! the manifest is read and rewritten as a stream (`manifest.rs`), so memory
+//! stays flat in the length of the list and of the manifest. The engine
 //! prints nothing: it tells the caller what happens through [`Event`]s and
 //! returns a [`Summary`].
 
 mod feed;
 pub mod input;
 pub mod manifest;
+mod plan;
 pub mod report;
+mod sorter;
 mod template;
 mod worker;
 
-use std::collections::HashMap;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -41,21 +43,24 @@ use crate::photo::Format;
 use crate::record::{Record, Status};
 use crate::retry::{BusyWait, Gate};
 use feed::AddressFeed;
-use input::{ListEntry, Source, classify, folded_hash};
+use input::Source;
 use manifest::Manifest;
 use report::Report;
 
 /// Above this, warn: Exchange's default `EWSMaxConcurrency` is 27.
 pub const EWS_MAX_CONCURRENCY: usize = 27;
-/// A manifest checkpoint rewrites the whole file: at most every 2 s, or after
-/// 500 results but then at most twice a second, so a long run loses little on
-/// a crash without spending its time rewriting the manifest.
+/// A checkpoint flushes the manifest's journal (a write of the new lines):
+/// every 2 s, or after 500 results but then at most twice a second, so that a
+/// killed run loses little.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 const CHECKPOINT_ROWS: u64 = 500;
 const CHECKPOINT_MIN: Duration = Duration::from_millis(500);
 /// After Ctrl-C, how long requests in flight may still finish: enough for a
 /// photo already arriving, short enough that Ctrl-C feels immediate.
 const GRACE: Duration = Duration::from_millis(700);
+/// How long the collector lets results gather between two looks (a result
+/// waits at most that long to be reported).
+const GATHER: Duration = Duration::from_millis(2);
 /// How often the caller hears [`Event::Tick`] when nothing else happens.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -256,6 +261,9 @@ impl Summary {
 /// What every worker needs to know about the run.
 struct RunSettings {
     dir: PathBuf,
+    /// `dir` made absolute, for writing: a temporary file in a relative
+    /// folder costs a `getcwd` each.
+    write_dir: PathBuf,
     template: Template,
     size: PhotoSize,
     format: Option<Format>,
@@ -311,14 +319,26 @@ struct RunState {
     /// Workers hold it while writing a file; the collector takes it on Ctrl-C
     /// so that no file is half-written when the run returns.
     writes: RwLock<()>,
-    manifest: Mutex<Manifest>,
     /// Until when the last announced busy pause lasts.
     pause_until: Mutex<Option<Instant>>,
     /// Set once the first worker's first request is answered.
     warmed: (Mutex<bool>, Condvar),
+    /// Said once that the manifest's entries are another back end's.
+    told_other_backend: AtomicBool,
 }
 
 impl RunState {
+    fn new(stop: &Stop) -> RunState {
+        RunState {
+            stop: stop.clone(),
+            abort: AtomicBool::new(false),
+            writes: RwLock::new(()),
+            pause_until: Mutex::new(None),
+            warmed: (Mutex::new(false), Condvar::new()),
+            told_other_backend: AtomicBool::new(false),
+        }
+    }
+
     fn interrupted(&self) -> bool {
         self.stop.is_requested()
     }
@@ -346,10 +366,6 @@ impl RunState {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-    }
-
-    fn manifest(&self) -> std::sync::MutexGuard<'_, Manifest> {
-        self.manifest.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -431,14 +447,7 @@ fn run_list(
     let mut report = options.report.as_deref().map(Report::create).transpose()?;
     let gate = Arc::new(Gate::default());
     let (tx, rx) = mpsc::sync_channel::<WorkerReport>(256 + 4 * jobs);
-    let state = Arc::new(RunState {
-        stop: stop.clone(),
-        abort: AtomicBool::new(false),
-        writes: RwLock::new(()),
-        manifest: Mutex::new(Manifest::default()),
-        pause_until: Mutex::new(None),
-        warmed: (Mutex::new(false), Condvar::new()),
-    });
+    let state = Arc::new(RunState::new(stop));
     // Every client is built (and the settings checked) before anything is read.
     let clients = (0..jobs)
         .map(|_| worker_client(config, &gate, &state, &tx))
@@ -451,7 +460,27 @@ fn run_list(
         None => Source::open(&options.list)?,
     };
     let default_ext = options.format.map_or("jpg", |f| f.extension());
-    let (total, duplicates) = check_list(&source, options, &template, default_ext)?;
+    // A folder not made yet has no manifest, and is made only once the list
+    // passed its checks; pass 1 sorts in the temporary folder meanwhile.
+    let (manifest, scratch) = if options.dir.is_dir() {
+        let (manifest, warnings) = Manifest::load(&options.dir);
+        for warning in warnings {
+            events(Event::Warning(&warning));
+        }
+        (manifest, options.dir.clone())
+    } else {
+        (Manifest::empty(&options.dir), std::env::temp_dir())
+    };
+    let wants_entries = options.sync || options.skip_existing;
+    let plan = plan::plan(
+        &source,
+        options,
+        &template,
+        default_ext,
+        wants_entries.then_some(&manifest),
+        &scratch,
+    )?;
+    let (total, duplicates) = (plan.total, plan.duplicates);
     // One sign-in before the workers start: a refusal stops the run before any
     // photo is asked for, and a device code is shown before any progress.
     if let Some(tokens) = &config.credentials.oauth {
@@ -460,11 +489,6 @@ fn run_list(
 
     std::fs::create_dir_all(&options.dir)
         .map_err(|e| Error::local(format!("create the folder {}", options.dir.display()), e))?;
-    let (manifest, warning) = Manifest::load(&options.dir);
-    if let Some(warning) = warning {
-        events(Event::Warning(&warning));
-    }
-    *state.manifest() = manifest;
     if total == 0 {
         events(Event::Warning(&format!(
             "{}: no addresses in the list",
@@ -473,6 +497,7 @@ fn run_list(
     }
     let settings = Arc::new(RunSettings {
         dir: options.dir.clone(),
+        write_dir: std::path::absolute(&options.dir).unwrap_or_else(|_| options.dir.clone()),
         template,
         size: options.size,
         format: options.format,
@@ -485,6 +510,7 @@ fn run_list(
     });
     let feed = Arc::new(Mutex::new(AddressFeed::new(
         source.entries(options.column.as_deref())?,
+        plan.notes,
     )));
     for (index, client) in clients.into_iter().enumerate() {
         let (tx, state, settings, feed) = (
@@ -502,7 +528,7 @@ fn run_list(
     events(Event::Started { total });
     let collector = Collector {
         state: &state,
-        dir: &options.dir,
+        manifest,
         report: report.as_mut(),
         counts: Counts::default(),
         dirty: false,
@@ -521,54 +547,6 @@ fn run_list(
         interrupted,
         stopped_by,
     })
-}
-
-/// Pass 1: counts the addresses and refuses names that collide, before any
-/// request. Returns (addresses and malformed lines, duplicate lines).
-fn check_list(
-    source: &Source,
-    options: &ExportOptions,
-    template: &Template,
-    default_ext: &str,
-) -> Result<(u64, u64), Error> {
-    let mut total = 0u64;
-    let mut duplicates = 0u64;
-    let mut seen = HashSet::new();
-    let mut names: HashMap<u128, u64> = HashMap::new();
-    let mut collisions = Vec::new();
-    for raw in source.entries(options.column.as_deref())? {
-        match classify(raw?, &mut seen) {
-            None => duplicates += 1,
-            Some(ListEntry::Invalid { .. }) => total += 1,
-            Some(ListEntry::Address { line, email }) => {
-                total += 1;
-                let name = template.render(&email, options.size, default_ext);
-                match names.get(&folded_hash(&name)) {
-                    Some(first_line) => collisions.push(format!(
-                        "line {line} {email} → {name}, like line {first_line}"
-                    )),
-                    None => {
-                        names.insert(folded_hash(&name), line);
-                    }
-                }
-            }
-        }
-    }
-    if collisions.is_empty() {
-        return Ok((total, duplicates));
-    }
-    let shown: Vec<&str> = collisions.iter().take(5).map(String::as_str).collect();
-    let more = if collisions.len() > 5 {
-        format!(" (and {} more)", collisions.len() - 5)
-    } else {
-        String::new()
-    };
-    Err(Error::Usage(format!(
-        "--name '{}' gives {} addresses the same file name as another: {}{more}; use a template that keeps addresses apart, e.g. {{email}}.{{ext}}",
-        options.name,
-        collisions.len(),
-        shown.join("; ")
-    )))
 }
 
 /// One worker's client: it shares the run's gate and reports each busy
@@ -602,7 +580,7 @@ fn worker_client(
 /// manifest, counts, and events.
 struct Collector<'a> {
     state: &'a RunState,
-    dir: &'a Path,
+    manifest: Manifest,
     report: Option<&'a mut Report>,
     counts: Counts,
     dirty: bool,
@@ -625,7 +603,17 @@ impl Collector<'_> {
         let mut cut_short = false;
         loop {
             match rx.recv_timeout(TICK) {
-                Ok(msg) => self.handle(msg, workers, events),
+                Ok(msg) => {
+                    self.handle(msg, workers, events);
+                    while let Ok(msg) = rx.try_recv() {
+                        self.handle(msg, workers, events);
+                    }
+                    // Let the next results gather: a result sent to a
+                    // collector that waits wakes it (a futex call on each
+                    // side), which at thousands of photos a second is a pair
+                    // of system calls per photo; sent while it sleeps, none.
+                    thread::sleep(GATHER);
+                }
                 Err(RecvTimeoutError::Timeout) => events(Event::Tick),
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -650,8 +638,8 @@ impl Collector<'_> {
         while let Ok(msg) = rx.try_recv() {
             self.handle(msg, workers, events);
         }
-        if self.dirty {
-            self.checkpoint(events);
+        if let Err(err) = self.manifest.save() {
+            events(Event::Warning(&format!("cannot save the manifest: {err}")));
         }
         // Ctrl-C once everything was done changes nothing.
         let interrupted = (cut_short || self.state.interrupted()) && self.counts.done() < total;
@@ -682,10 +670,9 @@ impl Collector<'_> {
                     self.stop(err);
                 }
                 if let Some(change) = change {
-                    let mut manifest = self.state.manifest();
                     match change {
-                        ManifestChange::Set(entry) => manifest.set(&entry),
-                        ManifestChange::Remove(email) => manifest.remove(&email),
+                        ManifestChange::Set(entry) => self.manifest.set(&entry),
+                        ManifestChange::Remove(email) => self.manifest.remove(&email),
                     }
                     self.dirty = true;
                 }
@@ -708,11 +695,10 @@ impl Collector<'_> {
         }
     }
 
+    /// Makes the results so far survive a crash: the journal's new lines
+    /// (the manifest itself is rewritten once, at the end).
     fn checkpoint(&mut self, events: &mut dyn FnMut(Event)) {
-        // Workers only read the manifest (one lookup per address), so holding
-        // it while it is written costs them little.
-        let saved = self.state.manifest().save(self.dir);
-        if let Err(err) = saved {
+        if let Err(err) = self.manifest.flush() {
             events(Event::Warning(&format!("cannot save the manifest: {err}")));
         }
         self.dirty = false;

@@ -2,17 +2,17 @@
 //! still fits, what may be deleted, and whole runs against the stand-in, in
 //! process (two runs in one process must not share a stop).
 
-use std::io::Cursor;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
 
 use super::feed::AddressFeed;
-use super::input::Entries;
 use super::*;
 use crate::{HttpUrl, Service};
 
 fn settings(dir: &Path, name: &str) -> RunSettings {
     RunSettings {
         dir: dir.to_path_buf(),
+        write_dir: dir.to_path_buf(),
         template: Template::parse(name).unwrap(),
         size: PhotoSize::Hr96,
         format: None,
@@ -22,17 +22,6 @@ fn settings(dir: &Path, name: &str) -> RunSettings {
         default_ext: "jpg",
         backend: "ews",
         batch: 1,
-    }
-}
-
-fn state(manifest: Manifest) -> RunState {
-    RunState {
-        stop: Stop::default(),
-        abort: AtomicBool::new(false),
-        writes: RwLock::new(()),
-        manifest: Mutex::new(manifest),
-        pause_until: Mutex::new(None),
-        warmed: (Mutex::new(false), Condvar::new()),
     }
 }
 
@@ -48,15 +37,24 @@ fn entry(email: &str, file: &str, name: Option<&str>) -> manifest::Entry {
     }
 }
 
-fn feed(text: &str) -> AddressFeed {
-    AddressFeed::new(
-        Entries::new(
-            Box::new(Cursor::new(text.as_bytes().to_vec())),
-            "list".into(),
-            None,
-        )
-        .unwrap(),
+/// Pass 1 over `text` (with the folder's manifest when `with_manifest`), then
+/// the feed of pass 2 over the same list.
+fn feed(dir: &Path, text: &str, settings: &RunSettings, with_manifest: bool) -> AddressFeed {
+    let list = dir.join("list.txt");
+    std::fs::write(&list, text).unwrap();
+    let source = Source::open(&list).unwrap();
+    let options = ExportOptions::new(&list, dir);
+    let manifest = Manifest::load(dir).0;
+    let plan = plan::plan(
+        &source,
+        &options,
+        &settings.template,
+        settings.default_ext,
+        with_manifest.then_some(&manifest),
+        dir,
     )
+    .unwrap();
+    AddressFeed::new(source.entries(None).unwrap(), plan.notes)
 }
 
 #[test]
@@ -69,12 +67,16 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
     manifest.set(&entry("carol@contoso.com", "carol@contoso.com.jpg", None));
     // Nor one that names something outside a plain file name.
     manifest.set(&entry("dave@contoso.com", "../dave.jpg", None));
-    let state = state(manifest);
+    manifest.save().unwrap();
     let settings = settings(dir.path(), DEFAULT_TEMPLATE);
     let (tx, rx) = mpsc::sync_channel(16);
     let mut feed = feed(
+        dir.path(),
         "alice@contoso.com\nnot an address\nALICE@contoso.com\nbob@contoso.com\ncarol@contoso.com\nsmtp:dave@contoso.com\n",
+        &settings,
+        true,
     );
+    let state = RunState::new(&Stop::default());
     let mut jobs = Vec::new();
     while let Some(job) = feed.next_job(&state, &settings, &tx) {
         jobs.push(job);
@@ -111,14 +113,36 @@ fn the_feed_checks_deduplicates_and_looks_up_the_manifest() {
 }
 
 #[test]
+fn a_damaged_entry_counts_as_missing_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bob@contoso.com.jpg"), b"old").unwrap();
+    std::fs::write(
+        Manifest::path(dir.path()),
+        "{\"version\":1,\"entries\":{\n\"bob@contoso.com\":{\"email\":\"bob@contoso.com\"}\n}}\n",
+    )
+    .unwrap();
+    let settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    let (tx, rx) = mpsc::sync_channel(16);
+    let mut feed = feed(dir.path(), "bob@contoso.com\n", &settings, true);
+    let job = feed
+        .next_job(&RunState::new(&Stop::default()), &settings, &tx)
+        .unwrap();
+    assert!(job.previous.is_none() && job.if_none_match.is_none());
+    let Ok(WorkerReport::Warning(warning)) = rx.try_recv() else {
+        panic!("a warning")
+    };
+    assert!(warning.contains("bob@contoso.com is damaged"), "{warning}");
+}
+
+#[test]
 fn skip_existing_sends_a_record_instead_of_a_job() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a@b.c.jpg"), b"x").unwrap();
-    let state = state(Manifest::default());
     let mut settings = settings(dir.path(), DEFAULT_TEMPLATE);
     settings.skip_existing = true;
     let (tx, rx) = mpsc::sync_channel(4);
-    let mut feed = feed("a@b.c\nd@e.f\n");
+    let mut feed = feed(dir.path(), "a@b.c\nd@e.f\n", &settings, true);
+    let state = RunState::new(&Stop::default());
     assert_eq!(
         feed.next_job(&state, &settings, &tx).unwrap().email,
         "d@e.f"
@@ -127,6 +151,86 @@ fn skip_existing_sends_a_record_instead_of_a_job() {
         panic!()
     };
     assert_eq!(skipped.record.status, Status::Skipped);
+}
+
+/// Entries reach the feed through pass 1's sorted merge; another back end's
+/// are passed on (the file can still be replaced) but their ETags are not
+/// sent, and that is said once per run, not once per address.
+#[test]
+fn another_back_ends_entries_are_not_trusted_and_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = Manifest::load(dir.path()).0;
+    for user in ["ann", "ben", "cy"] {
+        let file = format!("{user}@contoso.com.jpg");
+        std::fs::write(dir.path().join(&file), b"old").unwrap();
+        manifest.set(&entry(&format!("{user}@contoso.com"), &file, None));
+    }
+    manifest.save().unwrap();
+    let mut settings = settings(dir.path(), DEFAULT_TEMPLATE);
+    settings.backend = "graph";
+    let (tx, rx) = mpsc::sync_channel(16);
+    let mut three = feed(
+        dir.path(),
+        "ann@contoso.com\nben@contoso.com\ncy@contoso.com\n",
+        &settings,
+        true,
+    );
+    let state = RunState::new(&Stop::default());
+    let mut jobs = Vec::new();
+    while let Some(job) = three.next_job(&state, &settings, &tx) {
+        jobs.push(job);
+    }
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j.previous.is_some()));
+    assert!(jobs.iter().all(|j| j.if_none_match.is_none()));
+    let warnings: Vec<String> = rx
+        .try_iter()
+        .filter_map(|report| match report {
+            WorkerReport::Warning(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("written by the ews back end") && warnings[0].contains("graph"),
+        "{}",
+        warnings[0]
+    );
+    // The same entries, read by the back end that wrote them: ETags go out.
+    settings.backend = "ews";
+    let mut one = feed(dir.path(), "ann@contoso.com\n", &settings, true);
+    let job = one.next_job(&state, &settings, &tx).unwrap();
+    assert_eq!(job.if_none_match.as_deref(), Some("e1"));
+}
+
+#[test]
+fn names_that_collide_are_refused_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    let mut text = String::from("alice@contoso.com\nbob@contoso.com\n");
+    for i in 0..8 {
+        text.push_str(&format!("alice@d{i}.com\n"));
+    }
+    text.push_str("ALICE@contoso.com\n");
+    std::fs::write(&list, text).unwrap();
+    let source = Source::open(&list).unwrap();
+    let mut options = ExportOptions::new(&list, dir.path());
+    options.name = "{local}.{ext}".into();
+    let template = Template::parse(&options.name).unwrap();
+    let Err(Error::Usage(message)) =
+        plan::plan(&source, &options, &template, "jpg", None, dir.path())
+    else {
+        panic!("refused")
+    };
+    // The repeat of line 1 is not a collision; the first five by line are shown.
+    assert!(
+        message.contains("gives 8 addresses the same file name as another: line 3 alice@d0.com → alice.jpg, like line 1; line 4 alice@d1.com"),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 7 alice@d4.com → alice.jpg, like line 1 (and 3 more)"),
+        "{message}"
+    );
 }
 
 #[test]

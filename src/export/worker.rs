@@ -35,10 +35,23 @@ pub(super) fn work(
         // The run's first request carries one photo: the other workers wait
         // for it, and it tells soonest whether the credentials work.
         let take = if first { 1 } else { settings.batch };
-        let jobs = feed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next_jobs(take, state, settings, tx);
+        let mut jobs = Vec::with_capacity(take);
+        while jobs.len() < take && !state.stopping() {
+            // Only reading the list holds the lock; the rest of preparing a
+            // job (the manifest entry, a look at the file) is done outside it.
+            let addresses = feed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_addresses(take - jobs.len(), tx);
+            if addresses.is_empty() {
+                break;
+            }
+            jobs.extend(
+                addresses
+                    .into_iter()
+                    .filter_map(|address| address.job(state, settings, tx)),
+            );
+        }
         if jobs.is_empty() || state.stopping() {
             break;
         }
@@ -140,7 +153,9 @@ fn write_one(
         if state.interrupted() {
             return None;
         }
-        if let Err(err) = output::write_atomic(&path, &prepared.bytes, true) {
+        if let Err(err) =
+            output::write_atomic(&settings.write_dir.join(&name), &prepared.bytes, true)
+        {
             return Some(failed(err.into()));
         }
     }

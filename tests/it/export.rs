@@ -791,3 +791,169 @@ fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
     }
     assert_eq!(files_in(&photos).len(), 301);
 }
+
+/// A run killed outright (no Ctrl-C, no chance to finish) leaves the journal
+/// of its results beside the manifest; the next run folds it in, says so,
+/// and does not fetch those photos again.
+#[test]
+fn a_killed_run_leaves_a_journal_that_the_next_run_folds_in() {
+    let s = Setup::with(Options {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let list = users("kill", 400);
+    write_list(&s, "users.txt", &list);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ews-photo"))
+        .args(["export", "users.txt", "--dir", "photos", "--jobs", "2"])
+        .env("EWS_URL", s.server.url())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .current_dir(s.dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a checkpoint to have flushed some results, then kill.
+    let journal = s.path("photos/.ews-photo-manifest.journal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = std::fs::read_to_string(&journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 5 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What the journal holds is what survived the kill: each line a change.
+    let journaled: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["set"]["email"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        journaled.len() >= 5 && journaled.len() < 400,
+        "{}",
+        journaled.len()
+    );
+
+    let run = s
+        .ews_photo("export users.txt --dir photos --jobs 8 --sync --report r.csv")
+        .assert()
+        .success();
+    let err = stderr(&run);
+    assert!(
+        err.contains(&format!("{} results from its journal", journaled.len())),
+        "{} journaled: {err}",
+        journaled.len()
+    );
+    assert!(!journal.exists());
+    let st = statuses(&csv_report(&s.path("r.csv")));
+    assert_eq!(st.len(), 400);
+    for email in &journaled {
+        assert_eq!(st[email], "unchanged", "{email}");
+    }
+    assert_eq!(
+        manifest(&s.path("photos"))["entries"]
+            .as_object()
+            .unwrap()
+            .len(),
+        400
+    );
+    // Once only: the next run has nothing to say.
+    let again = s
+        .ews_photo("export users.txt --dir photos --sync")
+        .assert()
+        .success();
+    assert!(!stderr(&again).contains("journal"), "{}", stderr(&again));
+}
+
+/// The manifest is a file people and scripts may edit: any layout and order
+/// of valid JSON is understood; a damaged file costs a full fetch with a
+/// warning; a damaged entry costs that one photo.
+#[test]
+fn an_edited_or_damaged_manifest_is_understood_or_replaced() {
+    let s = Setup::new();
+    let list = users("ed", 6);
+    write_list(&s, "users.txt", &list);
+    let photos = s.path("photos");
+    let path = photos.join(".ews-photo-manifest.json");
+    s.ews_photo("export users.txt --dir photos")
+        .assert()
+        .success();
+
+    // Pretty-printed, keys upper-cased and out of order: read as written.
+    let mut m = manifest(&photos);
+    let entries: serde_json::Map<String, serde_json::Value> = m["entries"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|(k, v)| (k.to_uppercase(), v.clone()))
+        .collect();
+    m["entries"] = serde_json::Value::Object(entries);
+    let edited = serde_json::to_string_pretty(&m).unwrap();
+    std::fs::write(&path, &edited).unwrap();
+    let run = s
+        .ews_photo("export users.txt --dir photos --sync --report r1.csv")
+        .assert()
+        .success();
+    assert!(!stderr(&run).contains("manifest"), "{}", stderr(&run));
+    let st = statuses(&csv_report(&s.path("r1.csv")));
+    assert!(st.values().all(|v| v == "unchanged"), "{st:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+
+    // One entry damaged in the usual layout (one entry a line, sorted by
+    // lower-cased address): that photo only is fetched again.
+    let m = manifest(&photos);
+    let mut entries: Vec<(String, serde_json::Value)> = m["entries"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.to_lowercase(), v.clone()))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let lines: Vec<String> = entries
+        .iter_mut()
+        .map(|(k, v)| {
+            if k == "ed1@contoso.com" {
+                v.as_object_mut().unwrap().remove("file");
+            }
+            format!("{}:{v}", serde_json::to_string(k).unwrap())
+        })
+        .collect();
+    let damaged = format!(
+        "{{\"version\":1,\"entries\":{{\n{}\n}}}}\n",
+        lines.join(",\n")
+    );
+    std::fs::write(&path, damaged).unwrap();
+    let run = s
+        .ews_photo("export users.txt --dir photos --sync --report r2.csv")
+        .assert()
+        .success();
+    assert!(
+        stderr(&run).contains("entry for ed1@contoso.com is damaged"),
+        "{}",
+        stderr(&run)
+    );
+    let st = statuses(&csv_report(&s.path("r2.csv")));
+    assert_eq!(st["ed1@contoso.com"], "fetched");
+    assert_eq!(st.values().filter(|v| *v == "unchanged").count(), 5);
+    assert!(manifest(&photos)["entries"]["ed1@contoso.com"]["file"].is_string());
+
+    // Not JSON at all: every photo is fetched, the manifest is rewritten.
+    std::fs::write(&path, "{\"version\":1,\"entries\":{\"oops").unwrap();
+    let run = s
+        .ews_photo("export users.txt --dir photos --sync --report r3.csv")
+        .assert()
+        .success();
+    assert!(stderr(&run).contains("is damaged"), "{}", stderr(&run));
+    let st = statuses(&csv_report(&s.path("r3.csv")));
+    assert!(st.values().all(|v| v == "fetched"), "{st:?}");
+    assert_eq!(manifest(&photos)["entries"].as_object().unwrap().len(), 6);
+}

@@ -129,10 +129,23 @@ impl OidcServer {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("start node");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        // A server that hangs before listening fails the test, with its log,
+        // instead of hanging it (the deadline only bounds a failure).
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                let log =
+                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                panic!("server.mjs printed no port within 2 minutes\n{log}")
+            });
         let port = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())

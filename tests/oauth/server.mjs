@@ -103,7 +103,10 @@ const thumbprints = {
   x5t: b64url(crypto.createHash('sha1').update(clientCert.raw).digest()),
 };
 
-const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+// A fixed test key (fixtures/make.sh says why it is not generated here).
+const signingKey = crypto.createPrivateKey(
+  fs.readFileSync(new URL('./fixtures/signing-key.pem', import.meta.url)),
+);
 
 const listener = https.createServer(tls);
 listener.listen(0, '127.0.0.1', () => {

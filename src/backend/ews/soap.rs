@@ -4,12 +4,14 @@
 //! accepts (Microsoft's pages that print `https://` are wrong); parsing is
 //! namespace-aware and ignores prefixes, unknown elements and whitespace.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::PhotoSize;
+use crate::xml::{self, Node};
 
 /// SOAP 1.1 envelope namespace.
 pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -184,9 +186,6 @@ pub enum ParseError {
     BadBoolean(String),
 }
 
-/// The most nodes a response may have; a GetUserPhoto answer has about 20.
-const NODES_LIMIT: u32 = 10_000;
-
 /// Parses a GetUserPhoto SOAP response.
 ///
 /// ```
@@ -205,13 +204,25 @@ const NODES_LIMIT: u32 = 10_000;
 /// ```
 pub fn parse_response(body: &[u8]) -> Result<Reply, ParseError> {
     let text = decode_text(body)?;
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-        ..Default::default()
-    };
-    let doc = roxmltree::Document::parse_with_options(&text, options)
-        .map_err(|e| ParseError::NotXml(e.to_string()))?;
+    let doc = xml::parse(&text).map_err(ParseError::NotXml)?;
+    interpret_document(&doc)
+}
+
+/// True when `bytes` hold ASCII whitespace (or another byte up to 0x20),
+/// eight at a time.
+fn has_space(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|word| {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        w.wrapping_sub(ONES * 0x21) & !w & HIGHS != 0
+    });
+    found || words.remainder().iter().any(|&b| b <= 0x20)
+}
+
+/// A parsed answer's meaning.
+fn interpret_document(doc: &xml::Document) -> Result<Reply, ParseError> {
     let envelope = doc.root_element();
     if !envelope.has_tag_name((NS_SOAP, "Envelope")) {
         return Err(ParseError::NotSoap);
@@ -264,42 +275,46 @@ fn decode_text(body: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
         .map_err(|e| ParseError::NotXml(e.to_string()))
 }
 
-fn is_message(node: roxmltree::Node, name: &str) -> bool {
+fn is_message(node: Node, name: &str) -> bool {
     node.is_element()
         && node.tag_name().name() == name
         && node.tag_name().namespace() == Some(NS_MESSAGES)
 }
 
-fn child<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    ns: &str,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'i>> {
+fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| n.has_tag_name((ns, name)))
 }
 
 /// A child by local name, in any namespace (fault parts are unqualified or in
 /// varying namespaces depending on the server).
-fn child_named<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'i>> {
+fn child_named<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children()
         .find(|n| n.is_element() && n.tag_name().name() == name)
 }
 
 /// The element's text, all text nodes joined, trimmed; None when empty.
-fn text_of(node: roxmltree::Node) -> Option<String> {
-    let text: String = node
-        .descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+fn text_of(node: Node) -> Option<String> {
+    text_in(node).map(Cow::into_owned)
 }
 
-fn parse_message(response: roxmltree::Node) -> Result<Reply, ParseError> {
+/// [`text_of`], borrowed from the document when the element holds one text
+/// (a picture is kilobytes).
+fn text_in<'d>(node: Node<'d, '_>) -> Option<Cow<'d, str>> {
+    let mut texts = node.descendants().filter_map(|n| n.text());
+    let first = texts.next()?;
+    let text = match texts.next() {
+        None => Cow::Borrowed(first.trim()),
+        Some(second) => {
+            let mut joined = String::from(first);
+            joined.push_str(second);
+            texts.for_each(|t| joined.push_str(t));
+            Cow::Owned(joined.trim().to_string())
+        }
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+fn parse_message(response: Node) -> Result<Reply, ParseError> {
     let class = response.attribute("ResponseClass").unwrap_or("Success");
     if class.trim() == "Error" {
         let code = child_named(response, "ResponseCode")
@@ -319,7 +334,7 @@ fn parse_message(response: roxmltree::Node) -> Result<Reply, ParseError> {
             _ => return Err(ParseError::BadBoolean(value)),
         },
     };
-    let picture = match child_named(response, "PictureData").and_then(text_of) {
+    let picture = match child_named(response, "PictureData").and_then(text_in) {
         None => None,
         Some(data) => Some(decode_base64(&data)?),
     };
@@ -331,7 +346,7 @@ fn parse_message(response: roxmltree::Node) -> Result<Reply, ParseError> {
     })
 }
 
-fn parse_fault(fault: roxmltree::Node) -> EwsError {
+fn parse_fault(fault: Node) -> EwsError {
     let detail = child_named(fault, "detail");
     let detail_code = detail
         .and_then(|d| child_named(d, "ResponseCode"))
@@ -354,7 +369,7 @@ fn parse_fault(fault: roxmltree::Node) -> EwsError {
 }
 
 /// `MessageXml` holds `<t:Value Name="N">v</t:Value>` entries or plain elements.
-fn message_xml(node: roxmltree::Node) -> Vec<(String, String)> {
+fn message_xml(node: Node) -> Vec<(String, String)> {
     node.children()
         .filter(|n| n.is_element())
         .map(|n| {
@@ -400,10 +415,13 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 
 /// Decodes base64 that may contain line breaks and indentation.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, ParseError> {
+    let bad = |e: base64::DecodeError| ParseError::BadPicture(e.to_string());
+    // Most answers have no line breaks: no copy then.
+    if !has_space(text.as_bytes()) {
+        return BASE64.decode(text).map_err(bad);
+    }
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    BASE64
-        .decode(&compact)
-        .map_err(|e| ParseError::BadPicture(e.to_string()))
+    BASE64.decode(&compact).map_err(bad)
 }
 
 /// A body for `-vv` logs: long `PictureData` shortened to its first

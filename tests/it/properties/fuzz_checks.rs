@@ -15,11 +15,13 @@ use ews_photo::backend::ews::{Protocol, interpret};
 use ews_photo::export::{Template, input::Entries};
 use ews_photo::output::sanitize_file_name;
 use ews_photo::photo::inspect;
-use ews_photo::{HttpReply, Outcome, PhotoSize, validate_email};
+use ews_photo::{HttpReply, Outcome, PhotoSize, validate_email, xml};
 
 /// Any bytes as a SOAP body: parsing and interpretation never panic, and a
-/// photo outcome always carries bytes.
+/// photo outcome always carries bytes; and the XML reader agrees with
+/// roxmltree ([`check_xml`]).
 pub fn check_soap(data: &[u8]) {
+    check_xml(data);
     let _ = parse_response(data);
     for status in [200, 500, 404, 503] {
         let reply = HttpReply {
@@ -32,6 +34,160 @@ pub fn check_soap(data: &[u8]) {
             let _ = inspect(&photo.bytes);
         }
     }
+}
+
+/// Any text: what `xml::parse` accepts, roxmltree (an independent, complete
+/// XML 1.0 parser, with DTDs refused as ours does) accepts too, and both make
+/// the same tree of it: element names and namespaces, attributes (namespace,
+/// name, value; namespace declarations aside), and text (adjacent text and
+/// CDATA joined, comments and processing instructions left out).
+pub fn check_xml(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(ours) = xml::parse(&text) else {
+        return;
+    };
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: u32::MAX,
+        ..roxmltree::ParsingOptions::default()
+    };
+    // XML 1.0 §2.11: a reader must behave as if every \r\n and lone \r of
+    // the input were \n before parsing. roxmltree does that itself except
+    // for a lone \r right before a reference ("\r&amp;" gives it "\r&", not
+    // "\n&"), so it is given the input with line ends already normalized,
+    // which by the same rule means the same document.
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let theirs = match roxmltree::Document::parse_with_options(&normalized, options) {
+        Ok(doc) => doc,
+        Err(e) => panic!("xml::parse accepts what roxmltree refuses ({e}): {text:?}"),
+    };
+    let ours = events_of_ours(ours.root_element());
+    let theirs = events_of_roxmltree(theirs.root_element());
+    if let Some(at) = ours.iter().zip(&theirs).position(|(a, b)| a != b) {
+        panic!(
+            "the trees differ at event {at}: ours {:?}, roxmltree's {:?}, in {text:?}",
+            ours[at], theirs[at]
+        );
+    }
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "the trees differ in length: {text:?}"
+    );
+}
+
+/// A document roxmltree reads: `xml::parse` reads it too (the one-way
+/// [`check_xml`] alone would let a reader that refuses everything pass), and
+/// to the same tree.
+pub fn check_well_formed_xml(text: &str) {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: u32::MAX,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    if let Err(e) = roxmltree::Document::parse_with_options(&normalized, options) {
+        panic!("the generator made a document roxmltree refuses ({e}): {text:?}");
+    }
+    if let Err(e) = xml::parse(text) {
+        panic!("xml::parse refuses what roxmltree reads ({e}): {text:?}");
+    }
+    check_xml(text.as_bytes());
+}
+
+/// A tree as a flat list (no recursion: documents may nest 10,000 deep).
+#[derive(Debug, PartialEq, Eq)]
+enum XmlEvent {
+    Open {
+        namespace: Option<String>,
+        name: String,
+        attributes: Vec<(Option<String>, String, String)>,
+    },
+    Text(String),
+    Close,
+}
+
+/// Appends text, joined with the text before it.
+fn push_text(events: &mut Vec<XmlEvent>, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    match events.last_mut() {
+        Some(XmlEvent::Text(before)) => before.push_str(text),
+        _ => events.push(XmlEvent::Text(text.to_string())),
+    }
+}
+
+fn events_of_ours(root: xml::Node) -> Vec<XmlEvent> {
+    let mut events = Vec::new();
+    // Each entry: the node, and whether its children were entered.
+    let mut stack = vec![(root, false)];
+    while let Some((node, entered)) = stack.pop() {
+        if let Some(text) = node.text() {
+            push_text(&mut events, text);
+        } else if entered {
+            events.push(XmlEvent::Close);
+        } else {
+            let name = node.tag_name();
+            events.push(XmlEvent::Open {
+                namespace: name.namespace().map(str::to_string),
+                name: name.name().to_string(),
+                attributes: node
+                    .attributes()
+                    .map(|a| {
+                        (
+                            a.namespace.map(str::to_string),
+                            a.name.to_string(),
+                            a.value.to_string(),
+                        )
+                    })
+                    .collect(),
+            });
+            stack.push((node, true));
+            let children: Vec<_> = node.children().collect();
+            stack.extend(children.into_iter().rev().map(|child| (child, false)));
+        }
+    }
+    events
+}
+
+fn events_of_roxmltree(root: roxmltree::Node) -> Vec<XmlEvent> {
+    let mut events = Vec::new();
+    let mut stack = vec![(root, false)];
+    while let Some((node, entered)) = stack.pop() {
+        if node.is_text() {
+            push_text(&mut events, node.text().unwrap_or_default());
+        } else if !node.is_element() {
+            // Comments and processing instructions: not in our tree.
+        } else if entered {
+            events.push(XmlEvent::Close);
+        } else {
+            let name = node.tag_name();
+            events.push(XmlEvent::Open {
+                // `xmlns=""` puts an element in no namespace (Namespaces in
+                // XML §6.2); roxmltree reports that as the empty namespace.
+                namespace: name
+                    .namespace()
+                    .filter(|ns| !ns.is_empty())
+                    .map(str::to_string),
+                name: name.name().to_string(),
+                attributes: node
+                    .attributes()
+                    .map(|a| {
+                        (
+                            a.namespace().map(str::to_string),
+                            a.name().to_string(),
+                            a.value().to_string(),
+                        )
+                    })
+                    .collect(),
+            });
+            stack.push((node, true));
+            let children: Vec<_> = node.children().collect();
+            stack.extend(children.into_iter().rev().map(|child| (child, false)));
+        }
+    }
+    events
 }
 
 /// Any status, headers and body of a REST answer: never a panic; 404 is

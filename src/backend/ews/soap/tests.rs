@@ -462,3 +462,77 @@ fn picture_data_is_shortened_in_logs() {
         "[4 bytes of image/jpeg]"
     );
 }
+
+/// A picture large enough to be cut out before parsing, and what it decodes to.
+fn large_picture() -> (String, Vec<u8>) {
+    let bytes: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
+    (BASE64.encode(&bytes), bytes)
+}
+
+#[test]
+fn a_large_picture_plain_or_wrapped() {
+    let (b64, bytes) = large_picture();
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("\r\n    {}", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let shapes = [
+        format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>{b64}</PictureData><ContentType>image/jpeg</ContentType></GetUserPhotoResponse></s:Body></s:Envelope>"#
+        ),
+        format!(
+            r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body><m:GetUserPhotoResponse ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:HasChanged>true</m:HasChanged><m:PictureData>{wrapped}
+  </m:PictureData></m:GetUserPhotoResponse></soap:Body></soap:Envelope>"#
+        ),
+    ];
+    for xml in &shapes {
+        let reply = parse_response(xml.as_bytes()).unwrap();
+        assert_eq!(photo(reply).1.unwrap(), bytes);
+    }
+    // Cut short.
+    let truncated = shapes[0].replace(&b64, &b64[..b64.len() - 7]);
+    assert!(matches!(
+        parse_response(truncated.as_bytes()),
+        Err(ParseError::BadPicture(_))
+    ));
+}
+
+#[test]
+fn what_only_looks_like_the_picture_is_not_taken_for_it() {
+    let (b64, bytes) = large_picture();
+    let decoys = [
+        // In a comment before the real one.
+        format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><!-- <PictureData>{b64}</PictureData> --><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>{b64}</PictureData></GetUserPhotoResponse></s:Body></s:Envelope>"#
+        ),
+        // In an element of another kind, and the real one with a character reference.
+        format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>{}&#13;{}</PictureData></GetUserPhotoResponse></s:Body></s:Envelope>"#,
+            &b64[..400],
+            &b64[400..]
+        ),
+        // Inside a CDATA section of an unknown element.
+        format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetUserPhotoResponse ResponseClass="Success" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><Note><![CDATA[<PictureData>{b64}</PictureData>]]></Note><ResponseCode>NoError</ResponseCode><HasChanged>true</HasChanged><PictureData>{b64}</PictureData></GetUserPhotoResponse></s:Body></s:Envelope>"#
+        ),
+    ];
+    for xml in &decoys {
+        let reply = parse_response(xml.as_bytes()).unwrap();
+        assert_eq!(photo(reply).1.unwrap(), bytes);
+    }
+}
+
+#[test]
+fn whitespace_is_found_wherever_it_falls() {
+    for len in 0..24 {
+        assert!(!has_space(&vec![b'A'; len]));
+        for at in 0..len {
+            for space in [b' ', b'\t', b'\n', b'\r', 0x0B, 0x0C] {
+                let mut bytes = vec![b'A'; len];
+                bytes[at] = space;
+                assert!(has_space(&bytes), "{len} {at} {space}");
+            }
+        }
+    }
+}
