@@ -167,23 +167,37 @@ impl GraphSetup {
 /// The tool with a scrubbed environment and a 60 s timeout. Its cache
 /// folder is one of the tests' own (not the user's), shared by every test
 /// that does not set another: none but the Autodiscover tests uses it.
-pub fn tool() -> Command {
-    let mut cmd = Command::cargo_bin("ews-photo").expect("binary built");
+/// The clean environment every run of the tool gets: none of the tool's
+/// variables or proxies from the developer's shell, and no Kerberos
+/// credentials unless a test gives some (a ticket of the developer's own would
+/// change what --auth auto picks). Also for a command that runs the tool
+/// through another program (`setpriv`, `sh -c`).
+pub fn clean_environment(cmd: &mut std::process::Command) -> &mut std::process::Command {
     for name in SCRUBBED {
         cmd.env_remove(name);
     }
-    // No Kerberos credentials unless a test gives some: a ticket of the
-    // developer's own would change what --auth auto picks.
     cmd.env("KRB5_CONFIG", "/dev/null")
         .env("KRB5CCNAME", "FILE:/nonexistent/ews-photo-tests/ccache")
         .env(
             "KRB5_CLIENT_KTNAME",
             "FILE:/nonexistent/ews-photo-tests/keytab",
-        );
-    cmd.env(
-        "XDG_CACHE_HOME",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
-    );
+        )
+        .env(
+            "XDG_CACHE_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
+        )
+}
+
+/// The tool as a plain process, for tests that signal or kill it while it
+/// runs: the environment of [`tool`], without its time limit.
+pub fn spawnable_tool() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ews-photo"));
+    clean_environment(&mut cmd);
+    cmd
+}
+
+pub fn tool() -> Command {
+    let mut cmd = Command::from_std(spawnable_tool());
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
 }

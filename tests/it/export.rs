@@ -715,7 +715,7 @@ fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
     });
     let list = users("int", 300);
     write_list(&s, "users.txt", &list);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ews-photo"))
+    let child = spawnable_tool()
         .args([
             "export",
             "users.txt",
@@ -727,10 +727,6 @@ fn interrupted_run_leaves_a_valid_report_and_manifest_and_resumes() {
             "r.csv",
         ])
         .env("EWS_URL", s.server.url())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .current_dir(s.dir.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -803,13 +799,9 @@ fn a_killed_run_leaves_a_journal_that_the_next_run_folds_in() {
     });
     let list = users("kill", 400);
     write_list(&s, "users.txt", &list);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ews-photo"))
+    let mut child = spawnable_tool()
         .args(["export", "users.txt", "--dir", "photos", "--jobs", "2"])
         .env("EWS_URL", s.server.url())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .current_dir(s.dir.path())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -581,7 +581,7 @@ fn wrapped_response_shape_is_understood() {
 #[test]
 fn stdout_to_a_closed_pipe_exits_quietly() {
     let s = Setup::new();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ews-photo"))
+    let mut child = spawnable_tool()
         .args([
             "get",
             "alice@contoso.com",
@@ -592,10 +592,6 @@ fn stdout_to_a_closed_pipe_exits_quietly() {
             "--url",
             &s.server.url(),
         ])
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -615,7 +611,7 @@ fn photos_get_the_usual_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let s = Setup::new();
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
-    let status = std::process::Command::new("sh")
+    let status = clean_environment(&mut std::process::Command::new("sh"))
         .arg("-c")
         .arg(format!(
             "umask 022; '{}' get alice@contoso.com -q -o a.jpg --url '{}'",
@@ -623,8 +619,6 @@ fn photos_get_the_usual_permissions() {
             s.server.url()
         ))
         .current_dir(s.dir.path())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
         .status()
         .unwrap();
     assert!(status.success());

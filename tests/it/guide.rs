@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{Setup, files_in};
+use crate::common::{Setup, clean_environment, files_in};
 
 fn sh_blocks(markdown: &str) -> Vec<(usize, String)> {
     let mut blocks = Vec::new();
@@ -58,17 +58,12 @@ fn every_recipe_in_the_guide_runs() {
         )
         .unwrap();
         std::fs::create_dir(s.path("photos")).unwrap();
-        let out = std::process::Command::new("bash")
+        let out = clean_environment(&mut std::process::Command::new("bash"))
             .arg("-c")
             .arg(format!("set -euo pipefail\n{script}"))
             .current_dir(s.dir.path())
             .env("PATH", &path)
             .env("EWS_URL", s.server.url())
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY")
-            .env_remove("all_proxy")
-            .env_remove("NO_COLOR")
             .output()
             .unwrap();
         assert!(

@@ -58,12 +58,10 @@ fn output_folder_read_only() {
     } else {
         std::process::Command::new(&binary)
     };
-    command
+    clean_environment(&mut command)
         .args(["get", "alice@contoso.com", "-o"])
         .arg(folder.join("a.jpg"))
         .args(["--url", &s.server.url()])
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
         .current_dir("/")
         .assert()
         .code(1)
@@ -78,7 +76,7 @@ fn disk_full_or_file_size_limit() {
     let s = Setup::new();
     let binary = assert_cmd::cargo::cargo_bin("ews-photo");
     // 4 blocks of 512 bytes: far less than a 648×648 photo.
-    std::process::Command::new("sh")
+    clean_environment(&mut std::process::Command::new("sh"))
         .arg("-c")
         .arg(format!(
             "ulimit -f 4; exec '{}' get alice@contoso.com -s 648 -o a.jpg --url '{}'",
@@ -86,8 +84,6 @@ fn disk_full_or_file_size_limit() {
             s.server.url()
         ))
         .current_dir(s.dir.path())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
         .assert()
         .code(1)
         .stderr(contains("file-size limit"));
@@ -99,7 +95,7 @@ fn disk_full_or_file_size_limit() {
 fn interrupted_get_leaves_no_partial_file() {
     // Ctrl-C while the answer is still arriving (the stall scenario).
     let s = Setup::new();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ews-photo"))
+    let mut child = spawnable_tool()
         .args([
             "get",
             "stall@contoso.com",
@@ -108,8 +104,6 @@ fn interrupted_get_leaves_no_partial_file() {
             "--url",
             &s.server.url(),
         ])
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
         .current_dir(s.dir.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
