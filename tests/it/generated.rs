@@ -30,7 +30,12 @@ fn completions_and_man_page_are_fresh() {
         assert!(!out.stdout.is_empty());
         let path = root().join(file);
         if update {
-            std::fs::write(&path, &out.stdout).unwrap();
+            // Written beside and renamed over: the other tests of this module
+            // read these files meanwhile (`bash -n`), and must never see one
+            // half written.
+            let partial = path.with_extension("updating");
+            std::fs::write(&partial, &out.stdout).unwrap();
+            std::fs::rename(&partial, &path).unwrap();
         } else if std::fs::read(&path).ok().as_deref() != Some(&out.stdout[..]) {
             stale.push(file);
         }
