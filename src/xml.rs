@@ -210,6 +210,43 @@ impl<'d, 'a> Node<'d, 'a> {
     }
 }
 
+/// The text of an answer's bytes: UTF-8 with or without a BOM, which is what
+/// Exchange sends, or UTF-16 with a BOM, which XML also allows. The error says
+/// why the bytes are not text.
+///
+/// ```
+/// let body = b"\xEF\xBB\xBF<r/>";
+/// assert_eq!(ews_photo::xml::decode(body).unwrap(), "<r/>");
+/// ```
+pub fn decode(body: &[u8]) -> Result<Cow<'_, str>, String> {
+    if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
+        return std::str::from_utf8(rest)
+            .map(Into::into)
+            .map_err(|e| e.to_string());
+    }
+    if let Some((first, rest)) = body.split_first_chunk::<2>()
+        && (first == b"\xFF\xFE" || first == b"\xFE\xFF")
+    {
+        let little = first[0] == 0xFF;
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|p| {
+                if little {
+                    u16::from_le_bytes([p[0], p[1]])
+                } else {
+                    u16::from_be_bytes([p[0], p[1]])
+                }
+            })
+            .collect();
+        return String::from_utf16(&units)
+            .map(Into::into)
+            .map_err(|e| e.to_string());
+    }
+    std::str::from_utf8(body)
+        .map(Into::into)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses `text`; the error says what is wrong and where.
 pub fn parse(text: &str) -> Result<Document<'_>, String> {
     let mut parser = Parser {

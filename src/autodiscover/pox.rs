@@ -5,8 +5,6 @@
 //! namespace-aware and ignores prefixes, unknown elements and whitespace;
 //! DTDs are refused and the node count is capped, as for SOAP.
 
-use std::borrow::Cow;
-
 use crate::xml::{self, Node};
 
 /// The request schema (`Autodiscover` of the request).
@@ -163,7 +161,7 @@ pub enum ParseError {
 /// assert_eq!(settings.ews.unwrap().url, "https://mail.contoso.com/EWS/Exchange.asmx");
 /// ```
 pub fn parse(body: &[u8]) -> Result<Answer, ParseError> {
-    let text = decode_text(body)?;
+    let text = xml::decode(body).map_err(ParseError::NotXml)?;
     if looks_like_html(&text) {
         return Err(ParseError::Html);
     }
@@ -297,34 +295,6 @@ pub(crate) fn looks_like_html(text: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     start.starts_with("<!doctype html") || start.starts_with("<html")
-}
-
-/// UTF-8 with an optional BOM is what Exchange sends; UTF-16 with a BOM is legal XML.
-pub(crate) fn decode_text(body: &[u8]) -> Result<Cow<'_, str>, ParseError> {
-    if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
-        return std::str::from_utf8(rest)
-            .map(Into::into)
-            .map_err(|e| ParseError::NotXml(e.to_string()));
-    }
-    if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
-        let little = body[0] == 0xFF;
-        let units: Vec<u16> = body[2..]
-            .chunks_exact(2)
-            .map(|p| {
-                if little {
-                    u16::from_le_bytes([p[0], p[1]])
-                } else {
-                    u16::from_be_bytes([p[0], p[1]])
-                }
-            })
-            .collect();
-        return String::from_utf16(&units)
-            .map(Into::into)
-            .map_err(|e| ParseError::NotXml(e.to_string()));
-    }
-    std::str::from_utf8(body)
-        .map(Into::into)
-        .map_err(|e| ParseError::NotXml(e.to_string()))
 }
 
 fn escape(text: &str) -> String {

@@ -203,7 +203,7 @@ pub enum ParseError {
 /// });
 /// ```
 pub fn parse_response(body: &[u8]) -> Result<Reply, ParseError> {
-    let text = decode_text(body)?;
+    let text = xml::decode(body).map_err(ParseError::NotXml)?;
     let doc = xml::parse(&text).map_err(ParseError::NotXml)?;
     interpret_document(&doc)
 }
@@ -245,34 +245,6 @@ fn interpret_document(doc: &xml::Document) -> Result<Reply, ParseError> {
         })
         .ok_or_else(|| ParseError::NoResponse(format!("<{}>", first.tag_name().name())))?;
     parse_message(response)
-}
-
-fn decode_text(body: &[u8]) -> Result<std::borrow::Cow<'_, str>, ParseError> {
-    // UTF-8 with an optional BOM is what Exchange sends; UTF-16 with a BOM is legal XML.
-    if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
-        return std::str::from_utf8(rest)
-            .map(Into::into)
-            .map_err(|e| ParseError::NotXml(e.to_string()));
-    }
-    if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
-        let little = body[0] == 0xFF;
-        let units: Vec<u16> = body[2..]
-            .chunks_exact(2)
-            .map(|p| {
-                if little {
-                    u16::from_le_bytes([p[0], p[1]])
-                } else {
-                    u16::from_be_bytes([p[0], p[1]])
-                }
-            })
-            .collect();
-        return String::from_utf16(&units)
-            .map(Into::into)
-            .map_err(|e| ParseError::NotXml(e.to_string()));
-    }
-    std::str::from_utf8(body)
-        .map(Into::into)
-        .map_err(|e| ParseError::NotXml(e.to_string()))
 }
 
 fn is_message(node: Node, name: &str) -> bool {
