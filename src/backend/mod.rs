@@ -147,3 +147,68 @@ pub trait Backend: Send + Sync {
         false
     }
 }
+
+/// Base64 as the back ends' answers carry it: padded or not, with line
+/// breaks and indentation ignored (copied without them only when there are
+/// some); with `url_safe_too`, in the URL-safe alphabet as well (told by its
+/// `-` and `_`).
+pub(crate) fn decode_base64(
+    text: &str,
+    url_safe_too: bool,
+) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT};
+    let engine = if url_safe_too && text.contains(['-', '_']) {
+        &URL_SAFE_PAD_INDIFFERENT
+    } else {
+        &STANDARD_PAD_INDIFFERENT
+    };
+    if !has_space(text.as_bytes()) {
+        return engine.decode(text);
+    }
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    engine.decode(&compact)
+}
+
+/// True when `bytes` hold ASCII whitespace (or another byte up to 0x20),
+/// eight at a time.
+fn has_space(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|word| {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        w.wrapping_sub(ONES * 0x21) & !w & HIGHS != 0
+    });
+    found || words.remainder().iter().any(|&b| b <= 0x20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_is_found_wherever_it_falls() {
+        for len in 0..24 {
+            assert!(!has_space(&vec![b'A'; len]));
+            for at in 0..len {
+                for space in [b' ', b'\t', b'\n', b'\r', 0x0B, 0x0C] {
+                    let mut bytes = vec![b'A'; len];
+                    bytes[at] = space;
+                    assert!(has_space(&bytes), "{len} {at} {space}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn base64_with_or_without_breaks_padding_and_url_alphabet() {
+        let jpeg = [0xff, 0xd8, 0xff, 0xe0];
+        for text in ["/9j/4A==", "/9j/4A", "/9j/\r\n  4A==\n"] {
+            assert_eq!(decode_base64(text, false).unwrap(), jpeg, "{text:?}");
+        }
+        assert_eq!(decode_base64("_9j_4A", true).unwrap(), jpeg);
+        assert!(decode_base64("_9j_4A", false).is_err());
+        assert!(decode_base64("not base64!", true).is_err());
+    }
+}

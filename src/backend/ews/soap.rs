@@ -7,9 +7,6 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-
 use crate::PhotoSize;
 use crate::xml::{self, Node};
 
@@ -208,19 +205,6 @@ pub fn parse_response(body: &[u8]) -> Result<Reply, ParseError> {
     interpret_document(&doc)
 }
 
-/// True when `bytes` hold ASCII whitespace (or another byte up to 0x20),
-/// eight at a time.
-fn has_space(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut words = bytes.chunks_exact(8);
-    let found = words.by_ref().any(|word| {
-        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        w.wrapping_sub(ONES * 0x21) & !w & HIGHS != 0
-    });
-    found || words.remainder().iter().any(|&b| b <= 0x20)
-}
-
 /// A parsed answer's meaning.
 fn interpret_document(doc: &xml::Document) -> Result<Reply, ParseError> {
     let envelope = doc.root_element();
@@ -380,20 +364,9 @@ fn suggested_backoff(message: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
 /// Decodes base64 that may contain line breaks and indentation.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, ParseError> {
-    let bad = |e: base64::DecodeError| ParseError::BadPicture(e.to_string());
-    // Most answers have no line breaks: no copy then.
-    if !has_space(text.as_bytes()) {
-        return BASE64.decode(text).map_err(bad);
-    }
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    BASE64.decode(&compact).map_err(bad)
+    super::super::decode_base64(text, false).map_err(|e| ParseError::BadPicture(e.to_string()))
 }
 
 /// A body for `-vv` logs: long `PictureData` shortened to its first

@@ -3,8 +3,6 @@
 //! come back as base64 text (the OData JSON format says base64url: both are
 //! read). Pure.
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT};
 use serde::{Deserialize, Serialize};
 
 use super::answer::{self, GraphError};
@@ -194,14 +192,7 @@ fn part_reply(part: IncomingPart, outer: &[(String, String)]) -> Result<HttpRepl
 /// assert!(decode("not base64!").is_err());
 /// ```
 pub fn decode(text: &str) -> Result<Vec<u8>, String> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let engine = if compact.contains(['-', '_']) {
-        &URL_SAFE_PAD_INDIFFERENT
-    } else {
-        &STANDARD_PAD_INDIFFERENT
-    };
-    engine
-        .decode(compact.as_bytes())
+    crate::backend::decode_base64(text, true)
         .map_err(|e| format!("a body that is not base64 ({e})"))
 }
 
