@@ -247,6 +247,49 @@ pub fn decode(body: &[u8]) -> Result<Cow<'_, str>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Escapes text for an XML element or attribute.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first child element named `name` in the namespace `ns`.
+pub fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|n| n.has_tag_name((ns, name)))
+}
+
+/// The element's text, all text nodes joined, trimmed; None when empty.
+pub fn text_of(node: Node) -> Option<String> {
+    text_in(node).map(Cow::into_owned)
+}
+
+/// [`text_of`], borrowed from the document when the element holds one text
+/// (a picture is kilobytes).
+pub fn text_in<'d>(node: Node<'d, '_>) -> Option<Cow<'d, str>> {
+    let mut texts = node.descendants().filter_map(|n| n.text());
+    let first = texts.next()?;
+    let text = match texts.next() {
+        None => Cow::Borrowed(first.trim()),
+        Some(second) => {
+            let mut joined = String::from(first);
+            joined.push_str(second);
+            texts.for_each(|t| joined.push_str(t));
+            Cow::Owned(joined.trim().to_string())
+        }
+    };
+    (!text.is_empty()).then_some(text)
+}
+
 /// Parses `text`; the error says what is wrong and where.
 pub fn parse(text: &str) -> Result<Document<'_>, String> {
     let mut parser = Parser {

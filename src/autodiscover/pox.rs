@@ -5,7 +5,7 @@
 //! namespace-aware and ignores prefixes, unknown elements and whitespace;
 //! DTDs are refused and the node count is capped, as for SOAP.
 
-use crate::xml::{self, Node};
+use crate::xml::{self, Node, child, escape, text_of};
 
 /// The request schema (`Autodiscover` of the request).
 pub const NS_REQUEST: &str =
@@ -269,17 +269,6 @@ fn parse_error(error: Node, ns: &str) -> PoxError {
     }
 }
 
-fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
-    node.children().find(|n| n.has_tag_name((ns, name)))
-}
-
-/// The element's text, all text nodes joined, trimmed; None when empty.
-fn text_of(node: Node) -> Option<String> {
-    let text: String = node.descendants().filter_map(|n| n.text()).collect();
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
 fn describe_name(node: Node) -> String {
     match node.tag_name().namespace() {
         Some(ns) => format!("<{}> in {ns}", node.tag_name().name()),
@@ -295,21 +284,6 @@ pub(crate) fn looks_like_html(text: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     start.starts_with("<!doctype html") || start.starts_with("<html")
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

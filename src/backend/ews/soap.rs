@@ -4,11 +4,10 @@
 //! accepts (Microsoft's pages that print `https://` are wrong); parsing is
 //! namespace-aware and ignores prefixes, unknown elements and whitespace.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::PhotoSize;
-use crate::xml::{self, Node};
+use crate::xml::{self, Node, child, escape, text_in, text_of};
 
 /// SOAP 1.1 envelope namespace.
 pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -113,22 +112,6 @@ pub fn request_as(
         email = escape(email),
         size = size.code(),
     )
-}
-
-/// Escapes text for an XML element or attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// What a GetUserPhoto SOAP response said.
@@ -237,37 +220,11 @@ fn is_message(node: Node, name: &str) -> bool {
         && node.tag_name().namespace() == Some(NS_MESSAGES)
 }
 
-fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
-    node.children().find(|n| n.has_tag_name((ns, name)))
-}
-
 /// A child by local name, in any namespace (fault parts are unqualified or in
 /// varying namespaces depending on the server).
 fn child_named<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children()
         .find(|n| n.is_element() && n.tag_name().name() == name)
-}
-
-/// The element's text, all text nodes joined, trimmed; None when empty.
-fn text_of(node: Node) -> Option<String> {
-    text_in(node).map(Cow::into_owned)
-}
-
-/// [`text_of`], borrowed from the document when the element holds one text
-/// (a picture is kilobytes).
-fn text_in<'d>(node: Node<'d, '_>) -> Option<Cow<'d, str>> {
-    let mut texts = node.descendants().filter_map(|n| n.text());
-    let first = texts.next()?;
-    let text = match texts.next() {
-        None => Cow::Borrowed(first.trim()),
-        Some(second) => {
-            let mut joined = String::from(first);
-            joined.push_str(second);
-            texts.for_each(|t| joined.push_str(t));
-            Cow::Owned(joined.trim().to_string())
-        }
-    };
-    (!text.is_empty()).then_some(text)
 }
 
 fn parse_message(response: Node) -> Result<Reply, ParseError> {
