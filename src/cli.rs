@@ -487,7 +487,7 @@ pub struct Connection {
         env = "EWS_SERVER_VERSION",
         global = true,
         value_name = "VERSION",
-        default_value = "Exchange2013"
+        default_value = crate::backend::ews::soap::DEFAULT_SERVER_VERSION
     )]
     pub server_version: String,
 

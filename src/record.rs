@@ -101,6 +101,27 @@ impl Record {
         }
     }
 
+    /// The photo written at `path` (`-` for stdout): its size, type and
+    /// dimensions, and the server's ETag and expiry.
+    pub fn with_photo(
+        self,
+        path: &std::path::Path,
+        photo: &crate::photo::Prepared,
+        etag: Option<String>,
+        expires: Option<String>,
+    ) -> Record {
+        Record {
+            path: Some(path.display().to_string()),
+            bytes: Some(photo.bytes.len() as u64),
+            content_type: Some(photo.format.mime().to_string()),
+            width: Some(photo.info.width),
+            height: Some(photo.info.height),
+            etag,
+            expires,
+            ..self
+        }
+    }
+
     /// A failed record for `error`, with its message and exit code.
     pub fn failed(email: impl Into<String>, error: &crate::Error) -> Record {
         let status = match error {

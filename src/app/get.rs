@@ -175,14 +175,8 @@ fn get(
         Destination::Stdout => output::write_stdout(&prepared.bytes)?,
         _ => output::write_atomic(&path, &prepared.bytes, !args.no_clobber)?,
     }
-    let mut record = Record::new(&email, Status::Fetched);
-    record.path = Some(path.display().to_string());
-    record.bytes = Some(prepared.bytes.len() as u64);
-    record.content_type = Some(prepared.format.mime().to_string());
-    record.width = Some(prepared.info.width);
-    record.height = Some(prepared.info.height);
-    record.etag = raw.etag;
-    record.expires = raw.expires;
+    let record =
+        Record::new(&email, Status::Fetched).with_photo(&path, &prepared, raw.etag, raw.expires);
     if !matches!(destination, Destination::Stdout) {
         console.info(&format!(
             "{email}: wrote {} ({}×{} {}, {} bytes)",

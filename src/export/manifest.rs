@@ -85,11 +85,14 @@ impl Entry {
     }
 }
 
-/// One line of the journal.
+/// A change to the manifest: what a worker reports, and one line of the
+/// journal.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum Change {
+pub enum Change {
+    /// A fetched photo's entry.
     Set(Entry),
+    /// An address forgotten.
     Remove(String),
 }
 
@@ -267,8 +270,7 @@ impl Manifest {
                 continue;
             }
             match serde_json::from_slice::<Change>(&line) {
-                Ok(Change::Set(entry)) => self.set(&entry),
-                Ok(Change::Remove(email)) => self.remove(&email),
+                Ok(change) => self.apply(change),
                 // A line cut short when the run was killed, or an edit.
                 Err(_) => damaged += 1,
             }
@@ -294,6 +296,14 @@ impl Manifest {
         match &self.base {
             None => Ok(Entries::none()),
             Some(file) => Entries::read(file),
+        }
+    }
+
+    /// Records a change: [`Manifest::set`] or [`Manifest::remove`].
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::Set(entry) => self.set(&entry),
+            Change::Remove(email) => self.remove(&email),
         }
     }
 

@@ -380,7 +380,7 @@ enum WorkerReport {
 /// One address done.
 struct Finished {
     record: Record,
-    change: Option<ManifestChange>,
+    change: Option<manifest::Change>,
     /// The error, when it must stop the run (authentication).
     fatal: Option<Error>,
 }
@@ -393,12 +393,6 @@ impl Finished {
             fatal: None,
         }
     }
-}
-
-/// A change to the manifest.
-enum ManifestChange {
-    Set(manifest::Entry),
-    Remove(String),
 }
 
 /// Runs an export: checks the list, fetches with `options.jobs` workers built
@@ -670,10 +664,7 @@ impl Collector<'_> {
                     self.stop(err);
                 }
                 if let Some(change) = change {
-                    match change {
-                        ManifestChange::Set(entry) => self.manifest.set(&entry),
-                        ManifestChange::Remove(email) => self.manifest.remove(&email),
-                    }
+                    self.manifest.apply(change);
                     self.dirty = true;
                 }
             }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 
 use super::feed::{AddressFeed, Job};
-use super::{Finished, ManifestChange, RunSettings, RunState, WorkerReport, manifest};
+use super::{Finished, RunSettings, RunState, WorkerReport, manifest};
 use crate::backend::{Outcome, PhotoRequest};
 use crate::client::Client;
 use crate::error::{Error, Exit};
@@ -174,15 +174,9 @@ fn write_one(
             )));
         }
     }
-    let mut record = record(job, Status::Fetched);
-    record.path = Some(path.display().to_string());
-    record.bytes = Some(prepared.bytes.len() as u64);
-    record.content_type = Some(prepared.format.mime().to_string());
-    record.width = Some(prepared.info.width);
-    record.height = Some(prepared.info.height);
-    record.etag = raw.etag.clone();
-    record.expires = raw.expires;
-    let change = ManifestChange::Set(manifest::Entry {
+    let record =
+        record(job, Status::Fetched).with_photo(&path, &prepared, raw.etag.clone(), raw.expires);
+    let change = manifest::Change::Set(manifest::Entry {
         email: job.email.clone(),
         file: name,
         size: settings.size.code().to_string(),
@@ -242,7 +236,7 @@ fn no_photo(
             ));
             Finished {
                 record,
-                change: Some(ManifestChange::Remove(job.email.clone())),
+                change: Some(manifest::Change::Remove(job.email.clone())),
                 fatal: None,
             }
         }
