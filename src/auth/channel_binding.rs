@@ -28,12 +28,13 @@ pub fn ntlm_hash(certificate_der: &[u8]) -> [u8; 16] {
 /// The certificate hash of RFC 5929 §4.1: the hash of the certificate's
 /// signature algorithm, except MD5 and SHA-1 (and unknown ones) become SHA-256.
 pub fn certificate_hash(certificate_der: &[u8]) -> Vec<u8> {
-    use sha2::{Sha256, Sha384, Sha512};
-    match signature_hash(certificate_der) {
-        SigHash::Sha384 => Sha384::digest(certificate_der).to_vec(),
-        SigHash::Sha512 => Sha512::digest(certificate_der).to_vec(),
-        SigHash::Sha256 => Sha256::digest(certificate_der).to_vec(),
-    }
+    use ring::digest::{SHA256, SHA384, SHA512, digest};
+    let algorithm = match signature_hash(certificate_der) {
+        SigHash::Sha384 => &SHA384,
+        SigHash::Sha512 => &SHA512,
+        SigHash::Sha256 => &SHA256,
+    };
+    digest(algorithm, certificate_der).as_ref().to_vec()
 }
 
 #[derive(Debug, PartialEq, Eq)]

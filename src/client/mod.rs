@@ -64,13 +64,7 @@ impl Client {
             config.service.check_sign_in(source.kind())?;
         }
         let transport = Transport::new(&config.transport, backend.body_log())?;
-        let session = Session::new(
-            AuthSettings::of(&config),
-            config.service.url().clone(),
-            &transport,
-            false,
-        )?
-        .serving(backend.clone());
+        let session = ews_session(&config, &transport, &backend)?;
         Ok(Client {
             config,
             backend,
@@ -352,15 +346,25 @@ impl Client {
         }
         self.config.service = self.config.service.with_url(url);
         self.backend = self.config.service.backend()?;
-        self.session = Session::new(
-            AuthSettings::of(&self.config),
-            self.config.service.url().clone(),
-            &self.transport,
-            false,
-        )?
-        .serving(self.backend.clone());
+        self.session = ews_session(&self.config, &self.transport, &self.backend)?;
         Ok(true)
     }
+}
+
+/// The session for the photos' server: credentials sent as `--auth` says,
+/// refusals read by its back end.
+fn ews_session(
+    config: &ClientConfig,
+    transport: &Transport,
+    backend: &Arc<dyn Backend>,
+) -> Result<Session, Error> {
+    Ok(Session::new(
+        AuthSettings::of(config),
+        config.service.url().clone(),
+        transport,
+        false,
+    )?
+    .serving(backend.clone()))
 }
 
 /// One photo of [`Client::fetch_many`].

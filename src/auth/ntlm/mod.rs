@@ -63,8 +63,6 @@ pub struct Ntlm {
     /// Handshakes started by this client; a second one after a success is
     /// allowed once per request (the connection was lost or expired).
     restarted: bool,
-    /// Whether the last type 3 carried a real channel binding.
-    bound: bool,
 }
 
 impl Ntlm {
@@ -76,7 +74,6 @@ impl Ntlm {
             state: State::Fresh,
             negotiate: negotiate_message(),
             restarted: false,
-            bound: false,
         }
     }
 
@@ -90,7 +87,7 @@ impl Ntlm {
 
     fn start(&mut self) -> Step {
         self.state = State::Negotiating;
-        Step::Header(self.header(&self.negotiate.clone()))
+        Step::Header(self.header(&self.negotiate))
     }
 
     fn answer(&mut self, challenge: &Challenge) -> Result<Step, AuthError> {
@@ -134,7 +131,6 @@ impl Ntlm {
             // Over plain http there is no channel: all zeros, as Windows sends.
             Some([0; 16])
         };
-        self.bound = self.settings.https;
         let options = AuthenticateOptions {
             channel_bindings,
             target_name: Some(format!("HTTP/{}", self.settings.host)),
@@ -195,7 +191,8 @@ impl Authenticator for Ntlm {
     }
 
     fn rejection_hint(&self, _challenge: Option<&Challenge>) -> String {
-        if self.bound {
+        // Over https every type 3 carries the channel binding.
+        if self.settings.https {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain), or Extended Protection refusing the channel binding (a TLS-inspecting proxy or load balancer between ews-photo and Exchange changes the certificate the binding is computed from)".into()
         } else {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, or a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain)".into()

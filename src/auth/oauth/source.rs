@@ -455,7 +455,7 @@ impl TokenSource {
                     let hint = e.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
                     let wait = BusyWait {
                         reason: format!("sign-in server: HTTP {} {}", e.status, e.error),
-                        wait: hint.min(policy.max),
+                        wait: policy.wait(retry, Some(hint)),
                         retry,
                         retries: policy.retries,
                         hinted: e.retry_after.is_some(),
