@@ -137,6 +137,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Ou
     write_atomic_with(path, overwrite, |file| file.write_all(bytes))
 }
 
+/// The tool's per-user cache folder (tokens, Autodiscover answers):
+/// `$XDG_CACHE_HOME/ews-photo` when that is set to an absolute path, on every
+/// platform; else `~/.cache/ews-photo` (Linux and other Unixes),
+/// `~/Library/Caches/ews-photo` (macOS), `%LOCALAPPDATA%\ews-photo` (Windows).
+///
+/// ```
+/// if let Some(dir) = ews_photo::output::cache_dir() {
+///     assert!(dir.ends_with("ews-photo"));
+/// }
+/// ```
+pub fn cache_dir() -> Option<PathBuf> {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = if let Some(dir) = absolute("XDG_CACHE_HOME") {
+        dir
+    } else if cfg!(windows) {
+        absolute("LOCALAPPDATA")?
+    } else if cfg!(target_os = "macos") {
+        absolute("HOME")?.join("Library").join("Caches")
+    } else {
+        absolute("HOME")?.join(".cache")
+    };
+    Some(base.join("ews-photo"))
+}
+
 /// [`write_atomic`] for content produced by `write` (e.g. streamed
 /// serialisation), without holding it all in memory first.
 pub fn write_atomic_with(

@@ -9,7 +9,6 @@
 //! written whole to a temporary file beside them and renamed into place, so
 //! a reader never sees half a file, even with two runs at once.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -65,7 +64,7 @@ impl Cache {
     /// Linux and other Unixes, `~/Library/Caches` on macOS, `%LOCALAPPDATA%`
     /// on Windows; `None` when the environment names none (no home folder).
     pub fn platform() -> Option<Cache> {
-        platform_cache_dir().map(|dir| Cache::at(dir.join("ews-photo").join("autodiscover")))
+        crate::output::cache_dir().map(|dir| Cache::at(dir.join("autodiscover")))
     }
 
     /// A cache in this folder.
@@ -136,37 +135,10 @@ impl Cache {
             address: found.address.clone(),
             trusted: found.trusted,
         };
-        let why = |e: std::io::Error| format!("{}: {e}", self.dir.display());
-        std::fs::create_dir_all(&self.dir).map_err(why)?;
-        let mut file = tempfile::NamedTempFile::new_in(&self.dir).map_err(why)?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         let mut text = serde_json::to_vec_pretty(&entry).map_err(|e| e.to_string())?;
         text.push(b'\n');
-        file.write_all(&text).map_err(why)?;
-        file.as_file().sync_all().map_err(why)?;
-        file.persist(self.path(domain))
-            .map_err(|e| format!("{}: {}", self.path(domain).display(), e.error))?;
-        Ok(())
-    }
-}
-
-/// `$XDG_CACHE_HOME` (absolute), else the platform's per-user cache folder.
-fn platform_cache_dir() -> Option<PathBuf> {
-    let absolute = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(dir) = absolute("XDG_CACHE_HOME") {
-        return Some(dir);
-    }
-    if cfg!(windows) {
-        return absolute("LOCALAPPDATA");
-    }
-    let home = absolute("HOME")?;
-    if cfg!(target_os = "macos") {
-        Some(home.join("Library").join("Caches"))
-    } else {
-        Some(home.join(".cache"))
+        crate::output::write_atomic(&self.path(domain), &text, true).map_err(|e| e.to_string())
     }
 }
 

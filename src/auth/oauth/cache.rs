@@ -349,24 +349,9 @@ impl TokenCache {
         TokenCache { dir: dir.into() }
     }
 
-    /// The platform's cache folder for ews-photo: `$XDG_CACHE_HOME/ews-photo`
-    /// or `~/.cache/ews-photo` (Linux and other Unix), `~/Library/Caches/ews-photo`
-    /// (macOS), `%LOCALAPPDATA%\ews-photo` (Windows).
+    /// The tool's cache folder ([`crate::output::cache_dir`]).
     pub fn default_dir() -> Option<PathBuf> {
-        let var = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-        };
-        let base = if cfg!(windows) {
-            var("LOCALAPPDATA")
-        } else if cfg!(target_os = "macos") {
-            var("HOME").map(|h| h.join("Library").join("Caches"))
-        } else {
-            var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))
-        };
-        base.map(|b| b.join("ews-photo"))
+        crate::output::cache_dir()
     }
 
     /// The folder.
