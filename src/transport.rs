@@ -120,7 +120,7 @@ impl Resolve {
 }
 
 /// `10.0.0.5`, `::1`, `[::1]` (on `port`), or `10.0.0.5:8443`, `[::1]:8443`.
-fn parse_addr(text: &str, port: u16) -> Option<SocketAddr> {
+pub(crate) fn parse_addr(text: &str, port: u16) -> Option<SocketAddr> {
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(SocketAddr::new(ip, port));
     }
@@ -428,13 +428,17 @@ impl CachingResolver {
         uri: &ureq::http::Uri,
     ) -> Option<ureq::unversioned::resolver::ResolvedSocketAddrs> {
         use ureq::unversioned::resolver::Resolver as _;
+        // Called for every request, pooled connection or not: nothing to
+        // work out without `--resolve`.
+        if self.overrides.is_empty() {
+            return None;
+        }
         let authority = uri.authority()?;
         let host = authority.host();
         let host = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_ascii_lowercase();
+            .unwrap_or(host);
         let port = authority
             .port_u16()
             .unwrap_or(if uri.scheme_str() == Some("https") {
@@ -445,7 +449,7 @@ impl CachingResolver {
         let entry = self
             .overrides
             .iter()
-            .find(|e| e.host == host && e.port == port)?;
+            .find(|e| e.host.eq_ignore_ascii_case(host) && e.port == port)?;
         if self.verbose {
             let to: Vec<String> = entry.addrs.iter().map(ToString::to_string).collect();
             let _ = writeln!(

@@ -37,8 +37,6 @@ pub enum DnsError {
     /// Every server failed (the name is the attempt's, so not repeated).
     #[error("{details}")]
     Failed {
-        /// The name looked up.
-        name: String,
         /// What each server did.
         details: String,
     },
@@ -52,19 +50,7 @@ pub fn parse_servers(text: &str) -> Result<Vec<SocketAddr>, DnsError> {
         if entry.is_empty() {
             continue;
         }
-        let server = entry
-            .parse::<SocketAddr>()
-            .ok()
-            .or_else(|| {
-                let bare = entry
-                    .strip_prefix('[')
-                    .and_then(|e| e.strip_suffix(']'))
-                    .unwrap_or(entry);
-                bare.parse::<IpAddr>()
-                    .ok()
-                    .map(|ip| SocketAddr::new(ip, 53))
-            })
-            .filter(|s| s.port() != 0)
+        let server = crate::transport::parse_addr(entry, 53)
             .ok_or_else(|| DnsError::BadServer(entry.to_string()))?;
         servers.push(server);
     }
@@ -110,25 +96,16 @@ pub fn system_servers() -> Result<Vec<SocketAddr>, DnsError> {
     }
 }
 
-/// A successful lookup.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lookup {
-    /// The server that answered.
-    pub server: SocketAddr,
-    /// Its answer: records, or "no such name" ([`Reply::Truncated`] never).
-    pub reply: Reply,
-    /// True when the answer came over TCP after a truncated UDP answer.
-    pub over_tcp: bool,
-}
-
 /// Looks up the SRV records of `name`, asking each server in turn until one
 /// answers (NOERROR or NXDOMAIN); SERVFAIL, REFUSED, garbage and silence move
-/// on to the next. Each server has `timeout` to answer.
+/// on to the next. Each server has `timeout` to answer. The reply is records
+/// or "no such name", never [`Reply::Truncated`] (a truncated UDP answer is
+/// asked again over TCP).
 pub fn lookup_srv(
     name: &str,
     servers: &[SocketAddr],
     timeout: Duration,
-) -> Result<Lookup, DnsError> {
+) -> Result<Reply, DnsError> {
     if servers.is_empty() {
         return Err(DnsError::NoServers("the list of servers is empty".into()));
     }
@@ -137,18 +114,11 @@ pub fn lookup_srv(
         let id = fastrand::u16(..);
         let packet = srv::query(id, name)?;
         match ask(server, id, name, &packet, timeout) {
-            Ok((reply, over_tcp)) => {
-                return Ok(Lookup {
-                    server,
-                    reply,
-                    over_tcp,
-                });
-            }
+            Ok(reply) => return Ok(reply),
             Err(why) => failures.push(format!("{server}: {why}")),
         }
     }
     Err(DnsError::Failed {
-        name: name.to_string(),
         details: failures.join("; "),
     })
 }
@@ -159,14 +129,14 @@ fn ask(
     name: &str,
     packet: &[u8],
     timeout: Duration,
-) -> Result<(Reply, bool), String> {
+) -> Result<Reply, String> {
     let deadline = Instant::now() + timeout;
     match ask_udp(server, id, name, packet, deadline, timeout)? {
         Reply::Truncated => match ask_tcp(server, id, name, packet, deadline, timeout)? {
             Reply::Truncated => Err("a truncated answer over TCP".into()),
-            reply => Ok((reply, true)),
+            reply => Ok(reply),
         },
-        reply => Ok((reply, false)),
+        reply => Ok(reply),
     }
 }
 

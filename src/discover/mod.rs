@@ -266,7 +266,7 @@ impl Settings {
         };
         let timeout = self.transport.timeout.min(dns::DEFAULT_TIMEOUT);
         match dns::lookup_srv(name, &servers, timeout) {
-            Ok(found) => match found.reply {
+            Ok(reply) => match reply {
                 Reply::Records(records) => SrvAnswer::Records(records),
                 Reply::NoSuchName => SrvAnswer::NoSuchName,
                 Reply::Truncated => SrvAnswer::Failed("a truncated answer".into()),
