@@ -235,3 +235,57 @@ pub fn json(run: &Assert) -> serde_json::Value {
 pub fn closed_port_url() -> String {
     "http://127.0.0.1:1/EWS/Exchange.asmx".into()
 }
+
+/// A report's rows: column → value.
+pub type Rows = Vec<std::collections::HashMap<String, String>>;
+
+/// The rows of a CSV report, each a column → value map; every line must parse.
+pub fn csv_report(path: &Path) -> Rows {
+    let mut reader = csv::Reader::from_path(path).expect("report exists");
+    let headers = reader.headers().expect("header").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "line", "email", "status", "path", "bytes", "width", "height", "etag", "error"
+        ]
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("every report line parses");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn row<'a>(rows: &'a Rows, email: &str) -> &'a std::collections::HashMap<String, String> {
+    rows.iter()
+        .find(|r| r["email"] == email)
+        .unwrap_or_else(|| panic!("no row for {email}: {rows:?}"))
+}
+
+pub fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read(dir.join(".ews-photo-manifest.json")).expect("manifest exists");
+    serde_json::from_slice(&text).expect("manifest is valid JSON")
+}
+
+/// (inode, mtime) of every file in a folder: a rewrite changes the inode.
+pub fn identities(dir: &Path) -> std::collections::HashMap<String, (u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (meta.ino(), meta.modified().unwrap()),
+            )
+        })
+        .filter(|(name, _)| !name.starts_with('.'))
+        .collect()
+}

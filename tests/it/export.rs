@@ -7,42 +7,11 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use crate::library::{Format, image_info};
 
-type Rows = Vec<HashMap<String, String>>;
-
-/// The rows of a CSV report, each a column → value map; every line must parse.
-fn csv_report(path: &Path) -> Rows {
-    let mut reader = csv::Reader::from_path(path).expect("report exists");
-    let headers = reader.headers().expect("header").clone();
-    assert_eq!(
-        headers.iter().collect::<Vec<_>>(),
-        [
-            "line", "email", "status", "path", "bytes", "width", "height", "etag", "error"
-        ]
-    );
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("every report line parses");
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 /// email → status.
 fn statuses(rows: &Rows) -> HashMap<String, String> {
     rows.iter()
         .map(|r| (r["email"].clone(), r["status"].clone()))
         .collect()
-}
-
-fn row<'a>(rows: &'a Rows, email: &str) -> &'a HashMap<String, String> {
-    rows.iter()
-        .find(|r| r["email"] == email)
-        .unwrap_or_else(|| panic!("no row for {email}: {rows:?}"))
 }
 
 fn write_list(s: &Setup, name: &str, addresses: &[String]) {
@@ -51,28 +20,6 @@ fn write_list(s: &Setup, name: &str, addresses: &[String]) {
 
 fn users(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}@contoso.com")).collect()
-}
-
-fn manifest(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read(dir.join(".ews-photo-manifest.json")).expect("manifest exists");
-    serde_json::from_slice(&text).expect("manifest is valid JSON")
-}
-
-/// (inode, mtime) of every file in a folder: a rewrite changes the inode.
-fn identities(dir: &Path) -> HashMap<String, (u64, std::time::SystemTime)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                (meta.ino(), meta.modified().unwrap()),
-            )
-        })
-        .filter(|(name, _)| !name.starts_with('.'))
-        .collect()
 }
 
 fn partial_files(dir: &Path) -> Vec<String> {

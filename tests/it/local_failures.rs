@@ -108,13 +108,16 @@ fn interrupted_get_leaves_no_partial_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the request reached the server, then interrupt.
-    for _ in 0..500 {
-        if s.server.requests_for("stall@contoso.com") > 0 {
-            break;
-        }
+    // Wait until the request reached the server (the deadline only bounds
+    // a failure), then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while s.server.requests_for("stall@contoso.com") == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert!(
+        s.server.requests_for("stall@contoso.com") > 0,
+        "the request never reached the server: the interruption would not be mid-answer"
+    );
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

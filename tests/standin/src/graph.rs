@@ -58,10 +58,10 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use serde_json::{Value, json};
 
-use crate::http::{Action, Handler, Reply, Request};
+use crate::http::{Action, Handler, Reply, Request, percent_decode};
 use crate::jwt::TokenCheck;
 use crate::lock;
-use crate::photo::{CLEAR_GIF, Photos, etag_for};
+use crate::photo::{CLEAR_GIF, Photos, etag_for, fnv1a};
 
 /// Graph's limit on the parts of one batch.
 pub const BATCH_LIMIT: usize = 20;
@@ -188,15 +188,6 @@ fn guid(seed: &str) -> String {
     )
 }
 
-fn fnv1a(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
-
 fn local_part(user: &str) -> String {
     user.split('@').next().unwrap_or("").to_lowercase()
 }
@@ -206,27 +197,6 @@ fn count_after(local: &str, prefix: &str) -> Option<u64> {
     let rest = local.strip_prefix(prefix)?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     Some(digits.parse().unwrap_or(1))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|&b| (b as char).to_digit(16)),
-                bytes.get(i + 2).and_then(|&b| (b as char).to_digit(16)),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `'it''s'` → `it's`; `None` unless it is one whole OData string literal.

@@ -570,7 +570,7 @@ pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// Percent-decodes; a raw `+` stays `+`, invalid escapes are kept as is.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

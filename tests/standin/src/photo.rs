@@ -39,7 +39,7 @@ pub fn etag_for(email: &str, size: &str, version: u32) -> String {
     format!("\"{:08x}\"", fnv1a(key.as_bytes()))
 }
 
-fn fnv1a(bytes: &[u8]) -> u32 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for &b in bytes {
         h ^= u32::from(b);
