@@ -5,6 +5,48 @@
 
 use md5::{Digest, Md5};
 
+use crate::tls::PeerCertificateSlot;
+
+/// The connection an authenticator binds to: the server it was made for and
+/// the slot where the transport records the certificate of the connection
+/// in use.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    /// The server's host name (the recorded certificate must be for it).
+    pub host: String,
+    /// True for https: the binding is then required.
+    pub https: bool,
+    /// The certificate the transport recorded for the current connection.
+    pub peer_certificate: PeerCertificateSlot,
+}
+
+impl Channel {
+    /// The DER certificate of the current connection to bind to; `None`
+    /// over plain http, where there is no channel.
+    ///
+    /// ```
+    /// use ews_photo::auth::channel_binding::Channel;
+    /// let plain = Channel { host: "mail.contoso.com".into(), https: false, peer_certificate: Default::default() };
+    /// assert_eq!(plain.certificate(), Ok(None));
+    /// let tls = Channel { https: true, ..plain };
+    /// assert!(tls.certificate().is_err()); // nothing recorded
+    /// ```
+    pub fn certificate(&self) -> Result<Option<Vec<u8>>, String> {
+        if !self.https {
+            return Ok(None);
+        }
+        let peer = self
+            .peer_certificate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match peer {
+            Some(peer) if peer.host.eq_ignore_ascii_case(&self.host) => Ok(Some(peer.certificate)),
+            _ => Err("no server certificate was recorded for this https connection, so the channel binding (Extended Protection) cannot be computed; this is a bug in ews-photo: please report it, with the output of -v".into()),
+        }
+    }
+}
+
 /// The channel-binding application data for a server certificate:
 /// `tls-server-end-point:` ‖ hash(certificate), what GSS-API mechanisms take as
 /// `application_data`.

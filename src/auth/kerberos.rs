@@ -20,8 +20,7 @@ use ews_gss::{ChannelBindings, ErrorKind, Gss, GssError, Initiator, LoadError, T
 
 use super::{AuthError, Authenticator, Challenge, Step};
 use crate::Secret;
-use crate::auth::channel_binding;
-use crate::tls::PeerCertificateSlot;
+use crate::auth::channel_binding::{self, Channel};
 use crate::transport::Notes;
 
 /// Kerberos settings of a client.
@@ -192,12 +191,9 @@ fn explanation(error: &GssError, target: Option<&str>) -> String {
 pub struct KerberosSettings {
     /// The service to authenticate to.
     pub target: Target,
-    /// The server's host name, to match the recorded certificate.
-    pub host: String,
-    /// True for https: the channel binding then goes with every token.
-    pub https: bool,
-    /// The certificate the transport recorded for the current connection.
-    pub peer_certificate: PeerCertificateSlot,
+    /// The server and the connection's certificate: over https the channel
+    /// binding goes with every token.
+    pub channel: Channel,
     /// `--auth kerberos`: an answer without the server's final token is an
     /// error. At `--auth auto` it is a `-v` warning, as browsers and curl
     /// accept it.
@@ -254,23 +250,14 @@ impl Kerberos {
     }
 
     fn bindings(&self) -> Result<Option<ChannelBindings>, String> {
-        if !self.settings.https {
-            return Ok(None);
-        }
-        let peer = self
+        let certificate = self
             .settings
-            .peer_certificate
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match peer {
-            Some(peer) if peer.host.eq_ignore_ascii_case(&self.settings.host) => Ok(Some(
-                ChannelBindings::from_application_data(channel_binding::application_data(
-                    &peer.certificate,
-                )),
-            )),
-            _ => Err("Kerberos: no server certificate was recorded for this https connection, so the channel binding (Extended Protection) cannot be computed; this is a bug in ews-photo: please report it, with the output of -v".into()),
-        }
+            .channel
+            .certificate()
+            .map_err(|why| format!("Kerberos: {why}"))?;
+        Ok(certificate.map(|certificate| {
+            ChannelBindings::tls_server_end_point(&channel_binding::certificate_hash(&certificate))
+        }))
     }
 
     /// A new context and its first token.
@@ -432,7 +419,7 @@ impl Authenticator for Kerberos {
 
     fn rejection_hint(&self, _challenge: Option<&Challenge>) -> String {
         let target = self.target();
-        let binding = if self.settings.https {
+        let binding = if self.settings.channel.https {
             ", or Extended Protection refused the channel binding (a TLS-inspecting proxy or load balancer between ews-photo and Exchange changes the certificate it is computed from)"
         } else {
             ""

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::channel_binding::Channel;
 use crate::auth::kerberos::{self, Kerberos, KerberosOptions, KerberosSettings};
 use crate::auth::ntlm::{Ntlm, NtlmSettings, NtlmUser};
 use crate::auth::oauth::RenewingBearer;
@@ -415,6 +416,16 @@ impl Session {
         self.make(choice, offered)
     }
 
+    /// This server's connection, for a connection-bound authenticator's
+    /// channel binding.
+    fn channel(&self) -> Channel {
+        Channel {
+            host: self.url.host().to_string(),
+            https: self.url.is_https(),
+            peer_certificate: self.peer.clone(),
+        }
+    }
+
     /// Credentials go over plain http only with `--allow-insecure-auth`.
     fn refuse_plain_http(&self, scheme: &str) -> Result<(), Error> {
         if self.url.is_https() || self.settings.allow_insecure_auth {
@@ -459,7 +470,6 @@ impl Session {
         choice: Choice,
         offered: &[Challenge],
     ) -> Result<Box<dyn Authenticator>, Error> {
-        let url = &self.url;
         match choice {
             Choice::Kerberos => {
                 self.refuse_plain_http("Kerberos")?;
@@ -480,9 +490,7 @@ impl Session {
                 ));
                 let settings = KerberosSettings {
                     target,
-                    host: url.host().to_string(),
-                    https: url.is_https(),
-                    peer_certificate: self.peer.clone(),
+                    channel: self.channel(),
                     strict: self.settings.auth == AuthMethod::Kerberos,
                     notes,
                 };
@@ -509,9 +517,7 @@ impl Session {
                 self.refuse_plain_http("NTLM")?;
                 let settings = NtlmSettings {
                     scheme,
-                    host: url.host().to_string(),
-                    https: url.is_https(),
-                    peer_certificate: self.peer.clone(),
+                    channel: self.channel(),
                 };
                 Ok(Box::new(Ntlm::new(self.ntlm_user()?, settings)))
             }

@@ -23,20 +23,16 @@ pub use message::{ChallengeMessage, NtlmUser};
 
 use super::{AuthError, Authenticator, Challenge, Step};
 use crate::Secret;
-use crate::auth::channel_binding;
-use crate::tls::PeerCertificateSlot;
+use crate::auth::channel_binding::{self, Channel};
 
 /// Settings of one NTLM authenticator.
 #[derive(Clone, Debug)]
 pub struct NtlmSettings {
     /// `NTLM` or `Negotiate`: the HTTP scheme the tokens travel in.
     pub scheme: &'static str,
-    /// The server's host name, for MsvAvTargetName `HTTP/<host>`.
-    pub host: String,
-    /// True for https: the channel binding is then required.
-    pub https: bool,
-    /// The certificate the transport recorded for the current connection.
-    pub peer_certificate: PeerCertificateSlot,
+    /// The server (its host also names MsvAvTargetName `HTTP/<host>`) and
+    /// the connection's certificate for the binding.
+    pub channel: Channel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,30 +106,15 @@ impl Ntlm {
         if let Some(why) = challenge.v1_only() {
             return Err(AuthError::Protocol(why));
         }
-        let channel_bindings = if self.settings.https {
-            let cert = self
-                .settings
-                .peer_certificate
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            match cert {
-                Some(peer) if peer.host.eq_ignore_ascii_case(&self.settings.host) => {
-                    Some(channel_binding::ntlm_hash(&peer.certificate))
-                }
-                _ => {
-                    return Err(AuthError::Protocol(
-                        "no server certificate was recorded for this https connection, so the channel binding (Extended Protection) cannot be computed; this is a bug in ews-photo: please report it, with the output of -v".into(),
-                    ));
-                }
-            }
-        } else {
+        let channel_bindings = match self.settings.channel.certificate() {
+            Ok(Some(certificate)) => Some(channel_binding::ntlm_hash(&certificate)),
             // Over plain http there is no channel: all zeros, as Windows sends.
-            Some([0; 16])
+            Ok(None) => Some([0; 16]),
+            Err(why) => return Err(AuthError::Protocol(why)),
         };
         let options = AuthenticateOptions {
             channel_bindings,
-            target_name: Some(format!("HTTP/{}", self.settings.host)),
+            target_name: Some(format!("HTTP/{}", self.settings.channel.host)),
             workstation: String::new(),
             version: CLIENT_VERSION,
         };
@@ -192,7 +173,7 @@ impl Authenticator for Ntlm {
 
     fn rejection_hint(&self, _challenge: Option<&Challenge>) -> String {
         // Over https every type 3 carries the channel binding.
-        if self.settings.https {
+        if self.settings.channel.https {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain), or Extended Protection refusing the channel binding (a TLS-inspecting proxy or load balancer between ews-photo and Exchange changes the certificate the binding is computed from)".into()
         } else {
             "the server rejected the NTLM authentication after the complete handshake: wrong password, locked or expired account, or a user name in the wrong form (try DOMAIN\\user or user@domain, or --domain)".into()
@@ -208,9 +189,11 @@ mod tests {
     fn handshake_states() {
         let settings = NtlmSettings {
             scheme: "NTLM",
-            host: "mail.contoso.com".into(),
-            https: false,
-            peer_certificate: PeerCertificateSlot::default(),
+            channel: Channel {
+                host: "mail.contoso.com".into(),
+                https: false,
+                peer_certificate: Default::default(),
+            },
         };
         let mut auth = Ntlm::new(spec_user(), settings);
         let Step::Header(first) = auth.authorization(None).unwrap() else {
