@@ -132,16 +132,30 @@ impl Unavailable {
 /// what `--auth auto` asks before it chooses Kerberos. With only a client
 /// keytab, MIT gets a ticket from the KDC here and caches it.
 pub fn probe(options: &KerberosOptions) -> Result<Ready, Unavailable> {
-    let gss = match &options.library {
-        Some(library) => Gss::load_from(&[library]),
-        None => Gss::load(),
-    }
-    .map_err(Unavailable::NoLibrary)?;
+    let gss = library(options.library.as_deref()).map_err(Unavailable::NoLibrary)?;
     let credentials = gss.credentials().map_err(Unavailable::NoCredentials)?;
     Ok(Ready {
         gss,
         principal: credentials.principal,
     })
+}
+
+/// The GSS-API library (`EWS_GSS_LIBRARY`, else the system's), loaded once
+/// per process: every export worker, relocation and Autodiscover endpoint
+/// opens a session, and a loaded library is never unloaded. A failure is not
+/// kept, so its message is the library's own each time.
+fn library(name: Option<&str>) -> Result<Gss, LoadError> {
+    static LOADED: std::sync::Mutex<Vec<(Option<String>, Gss)>> = std::sync::Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, gss)) = loaded.iter().find(|(n, _)| n.as_deref() == name) {
+        return Ok(gss.clone());
+    }
+    let gss = match name {
+        Some(library) => Gss::load_from(&[library]),
+        None => Gss::load(),
+    }?;
+    loaded.push((name.map(str::to_string), gss.clone()));
+    Ok(gss)
 }
 
 /// What the library said, most specific first.
