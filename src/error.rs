@@ -267,14 +267,16 @@ pub enum ServerError {
     },
 
     /// 403 or an access-denied response code.
-    #[error("access denied ({detail}): {advice}")]
+    #[error("access denied ({detail}): {}", advice.as_deref().unwrap_or(FORBIDDEN_ADVICE))]
     Forbidden {
         /// The status or response code and message.
         detail: String,
         /// What is probably missing, and who can grant it, as the back end
-        /// reads the refusal (EWS: the right to the mailbox, EWSEnabled, an
-        /// application access policy; Graph: the permission and its consent).
-        advice: String,
+        /// reads the refusal (EWS's policy header; Graph: the permission and
+        /// its consent). `None`: the refusal says nothing more, and the
+        /// usual guess applies (the right to the mailbox, EWSEnabled, an
+        /// application access policy), unless the credentials know better.
+        advice: Option<String>,
     },
 
     /// 403 or access denied to an app's own token, with what the token says
@@ -359,7 +361,7 @@ pub enum ServerError {
 }
 
 /// What a refusal from EWS usually means.
-pub(crate) const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
+const FORBIDDEN_ADVICE: &str = "the account may lack the right to read this mailbox's photo, or EWS may be blocked for it (EWSEnabled, application access policy)";
 
 fn unauthorized_message(
     status: u16,

@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::HttpUrl;
 use crate::auth::AuthMethod;
 use crate::backend::{Backend, Exchange, Next, Outcome, PhotoRequest};
-use crate::error::{Error, FORBIDDEN_ADVICE, ServerError, TransportError};
+use crate::error::{Error, ServerError, TransportError};
 use crate::http::{HttpReply, HttpRequest};
 use crate::retry::{BusyWait, Gate};
 use crate::transport::Transport;
@@ -291,10 +291,16 @@ impl Client {
             // The back end's usual guess gives way to what the credentials
             // know (an app's token without roles); a reason the server gave,
             // or Graph's own advice, stays.
-            ServerError::Forbidden { detail, advice } if advice == FORBIDDEN_ADVICE => {
+            ServerError::Forbidden {
+                detail,
+                advice: None,
+            } => {
                 item.result = Some(Err(match self.session.forbidden_hint() {
                     Some(hint) => ServerError::AppForbidden { detail, hint },
-                    None => ServerError::Forbidden { detail, advice },
+                    None => ServerError::Forbidden {
+                        detail,
+                        advice: None,
+                    },
                 }
                 .into()));
             }

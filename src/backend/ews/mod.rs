@@ -9,7 +9,7 @@ pub mod soap;
 use crate::HttpUrl;
 use crate::auth::challenge::parse_challenges;
 use crate::backend::{Backend, BodyLog, Exchange, Next, Outcome, PhotoRequest, RawPhoto};
-use crate::error::{FORBIDDEN_ADVICE, ServerError};
+use crate::error::ServerError;
 use crate::http::{HttpReply, HttpRequest, quote_etag};
 use soap::{EwsError, Reply};
 
@@ -313,7 +313,7 @@ fn from_ews_error(email: &str, error: EwsError) -> Result<Outcome, ServerError> 
                 Some(m) => format!("{code}: {m}"),
                 None => code,
             },
-            advice: FORBIDDEN_ADVICE.into(),
+            advice: None,
         }),
         "ErrorNonExistentMailbox" | "ErrorMailboxNotFound" | "ErrorRecipientNotFound" => {
             Ok(Outcome::NoPhoto {
@@ -340,7 +340,7 @@ fn forbidden(reply: &HttpReply) -> ServerError {
     else {
         return ServerError::Forbidden {
             detail: "HTTP 403 Forbidden".into(),
-            advice: FORBIDDEN_ADVICE.into(),
+            advice: None,
         };
     };
     let lower = reason.to_ascii_lowercase();
@@ -353,9 +353,9 @@ fn forbidden(reply: &HttpReply) -> ServerError {
     };
     ServerError::Forbidden {
         detail: format!("HTTP 403, X-EWS-Policy-Reason: {reason}"),
-        advice: format!(
+        advice: Some(format!(
             "{which}; a change by an administrator takes up to 24 hours to apply (Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy shows the policy). Exchange Online switches EWS off for good on 1 April 2027: fetch the photos from Microsoft Graph instead, with --backend graph"
-        ),
+        )),
     }
 }
 

@@ -226,7 +226,7 @@ pub fn failure(reply: &HttpReply, error: &GraphError, forbidden_advice: &str) ->
         },
         403 => ServerError::Forbidden {
             detail: format!("HTTP 403 {detail}"),
-            advice: forbidden_advice.into(),
+            advice: Some(forbidden_advice.into()),
         },
         400 => ServerError::UnexpectedStatus {
             status: 400,
