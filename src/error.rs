@@ -374,6 +374,12 @@ fn unauthorized_message(
     } else {
         "401 Unauthorized"
     };
+    format!("{reason}: {}", unauthorized_detail(offered, tried, hint))
+}
+
+/// A 401's message without its status: what was offered and tried, and the
+/// hint (for a caller that names the status itself).
+fn unauthorized_detail(offered: &[Challenge], tried: Option<&str>, hint: &str) -> String {
     let offered = if offered.is_empty() {
         "the server offers no authentication scheme".to_string()
     } else {
@@ -384,10 +390,25 @@ fn unauthorized_message(
         Some(t) => format!("; tried {t}"),
         None => "; no credentials were sent".to_string(),
     };
-    format!("{reason}: {offered}{tried}; {hint}")
+    format!("{offered}{tried}; {hint}")
 }
 
 impl ServerError {
+    /// For a 401 ([`ServerError::Unauthorized`] from the server, not a
+    /// proxy's 407), its message without the status ("the server offers …;
+    /// tried …; hint"); `None` for any other error.
+    pub fn unauthorized_detail(&self) -> Option<String> {
+        match self {
+            ServerError::Unauthorized {
+                status: 401,
+                offered,
+                tried,
+                hint,
+            } => Some(unauthorized_detail(offered, tried.as_deref(), hint)),
+            _ => None,
+        }
+    }
+
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
         match self {

@@ -237,12 +237,10 @@ impl Settings {
                 credentials_sent: session.sent_credentials(),
             },
             Err(Error::Server(err @ ServerError::Unauthorized { .. })) => {
-                // The attempt says "HTTP 401" already.
-                let text = err.to_string();
-                let detail = text.strip_prefix("401 Unauthorized: ").unwrap_or(&text);
                 HttpAnswer::Unauthorized {
                     credentials_sent: session.sent_credentials(),
-                    detail: detail.to_string(),
+                    // The attempt says "HTTP 401" already.
+                    detail: err.unauthorized_detail().unwrap_or_else(|| err.to_string()),
                 }
             }
             // Missing settings for the scheme the server wants (no password,
