@@ -40,7 +40,7 @@ use serde::Serialize;
 
 use super::candidates::{self, Candidate, Source};
 use super::redirect::{self, Endpoint, MAX_HOPS};
-use super::srv::{self, SplitMix, SrvRecord};
+use super::srv::{self, SrvRecord};
 use super::{Error, pox, v2};
 use crate::HttpUrl;
 use crate::http::{HttpReply, HttpRequest};
@@ -273,7 +273,7 @@ pub struct Discovery {
     asked_urls: Vec<String>,
     hops: usize,
     attempts: Vec<Attempt>,
-    random: SplitMix,
+    random: fastrand::Rng,
     trust_referrals: bool,
     unverified_tls: bool,
     done: Option<Result<Found, Error>>,
@@ -294,7 +294,7 @@ impl Discovery {
             asked_urls: Vec::new(),
             hops: 0,
             attempts: Vec::new(),
-            random: SplitMix::new(options.srv_seed),
+            random: fastrand::Rng::with_seed(options.srv_seed),
             trust_referrals: options.trust_unauthenticated_referrals,
             unverified_tls: options.unverified_tls,
             done: None,
@@ -424,7 +424,7 @@ impl Discovery {
         };
         let count = records.len();
         let random = &mut self.random;
-        let (targets, unused) = srv::usable_targets(records, &mut |bound| random.up_to(bound));
+        let (targets, unused) = srv::usable_targets(records, &mut |bound| random.u32(0..=bound));
         let unused_text: Vec<String> = unused
             .iter()
             .map(|u| format!("{}:{} ({})", u.record.target, u.record.port, u.reason))

@@ -246,27 +246,5 @@ fn is_host_name(target: &str) -> bool {
         })
 }
 
-/// A small deterministic random source for [`order`]: SplitMix64, seeded by
-/// the caller (from a real random number in production, a fixed one in tests).
-#[derive(Clone, Debug)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A source with this seed.
-    pub fn new(seed: u64) -> SplitMix {
-        SplitMix(seed)
-    }
-
-    /// A number in `0..=bound`.
-    pub fn up_to(&mut self, bound: u32) -> u32 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z % (u64::from(bound) + 1)) as u32
-    }
-}
-
 #[cfg(test)]
 mod tests;
