@@ -212,10 +212,7 @@ impl Authenticator for SingleLeg {
 
     fn rejection_hint(&self, challenge: Option<&Challenge>) -> String {
         if self.scheme == "Bearer" {
-            let error = challenge
-                .and_then(|c| c.param("error_description").or(c.param("error")))
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default();
+            let error = bearer_error(challenge);
             format!(
                 "the server rejected the token{error}: it may be expired, or issued for another audience (Exchange Online wants https://outlook.office365.com)"
             )
@@ -246,8 +243,22 @@ pub fn basic(user: &str, password: &Secret) -> Box<dyn Authenticator> {
 pub fn bearer(token: &Secret) -> Box<dyn Authenticator> {
     Box::new(SingleLeg {
         scheme: "Bearer",
-        value: Secret::new(format!("Bearer {}", token.expose().trim())),
+        value: bearer_header(token),
     })
+}
+
+/// The `Authorization` value for a token.
+pub(crate) fn bearer_header(token: &Secret) -> Secret {
+    Secret::new(format!("Bearer {}", token.expose().trim()))
+}
+
+/// What a Bearer refusal said (` (…)`, from `error_description` or
+/// `error`), or nothing.
+pub(crate) fn bearer_error(challenge: Option<&Challenge>) -> String {
+    challenge
+        .and_then(|c| c.param("error_description").or(c.param("error")))
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default()
 }
 
 /// What `--auth auto` picks from a challenge.

@@ -80,7 +80,7 @@ impl Service {
     pub fn default_scope(&self, kind: TokenKind) -> String {
         match self {
             Service::Ews { url, .. } => {
-                let resource = scope::resource_of_ews_url(url.as_str());
+                let resource = scope::resource_of_ews_url(url);
                 match kind {
                     TokenKind::AppOnly => scope::app_only(&resource),
                     TokenKind::Delegated => scope::delegated(&resource),

@@ -58,16 +58,13 @@ impl Authenticator for RenewingBearer {
             }
         }
         let token = self.source.token().map_err(AuthError::SignIn)?;
-        let header = Secret::new(format!("Bearer {}", token.value.expose().trim()));
+        let header = crate::auth::bearer_header(&token.value);
         self.current = Some(token);
         Ok(Step::Header(header))
     }
 
     fn rejection_hint(&self, challenge: Option<&Challenge>) -> String {
-        let said = challenge
-            .and_then(|c| c.param("error_description").or(c.param("error")))
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default();
+        let said = crate::auth::bearer_error(challenge);
         let renewed = if self.renewed {
             ", also right after it was renewed"
         } else {

@@ -6,6 +6,7 @@
 //! permission plus `offline_access` for a refresh token.
 
 use super::OAuthError;
+use crate::HttpUrl;
 
 /// Exchange Online's resource (the `aud` of its tokens).
 pub const EXCHANGE_ONLINE: &str = "https://outlook.office365.com";
@@ -44,24 +45,24 @@ pub fn delegated(resource: &str) -> String {
 /// premises registers.
 ///
 /// ```
+/// use ews_photo::HttpUrl;
 /// use ews_photo::auth::oauth::scope::resource_of_ews_url;
-/// assert_eq!(resource_of_ews_url("https://outlook.office365.com/EWS/Exchange.asmx"), "https://outlook.office365.com");
-/// assert_eq!(resource_of_ews_url("https://outlook.office.com/EWS/Exchange.asmx"), "https://outlook.office365.com");
-/// assert_eq!(resource_of_ews_url("https://Mail.Contoso.com:443/EWS/Exchange.asmx"), "https://mail.contoso.com");
+/// let resource = |url| resource_of_ews_url(&HttpUrl::parse(url).unwrap());
+/// assert_eq!(resource("https://outlook.office365.com/EWS/Exchange.asmx"), "https://outlook.office365.com");
+/// assert_eq!(resource("https://outlook.office.com/EWS/Exchange.asmx"), "https://outlook.office365.com");
+/// assert_eq!(resource("https://Mail.Contoso.com:443/EWS/Exchange.asmx"), "https://mail.contoso.com");
+/// assert_eq!(resource("https://[::1]:8443/EWS/Exchange.asmx"), "https://[::1]");
 /// ```
-pub fn resource_of_ews_url(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host_port.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => host_port,
-    }
-    .to_ascii_lowercase();
+pub fn resource_of_ews_url(url: &HttpUrl) -> String {
+    let host = url.host();
     if host == "outlook.office.com" || host == "outlook.office365.com" {
         return EXCHANGE_ONLINE.to_string();
     }
-    format!("https://{host}")
+    if host.contains(':') {
+        format!("https://[{host}]")
+    } else {
+        format!("https://{host}")
+    }
 }
 
 /// Refuses a client-credentials scope that is not `{resource}/.default`,
