@@ -72,6 +72,8 @@ fn write_list(dir: &Path, n: usize) -> PathBuf {
 /// Runs the tool and collects its own resource use with wait4.
 fn run(url: &str, args: &[&str], cwd: &Path) -> Run {
     let mut command = Command::new(tool());
+    // None of the developer's settings: only the bench's own, set below.
+    ews_standin::env::clean(&mut command);
     command
         .args(args)
         .args(["-q", "--progress", "never"])
@@ -82,6 +84,8 @@ fn run(url: &str, args: &[&str], cwd: &Path) -> Run {
 /// Runs the tool against a Graph stand-in (`--backend graph`, a bearer token).
 fn run_graph(graph: &GraphStandIn, args: &[&str], cwd: &Path) -> Run {
     let mut command = Command::new(tool());
+    // None of the developer's settings: only the bench's own, set below.
+    ews_standin::env::clean(&mut command);
     command
         .args(args)
         .args(["-q", "--progress", "never", "--allow-insecure-auth"])
@@ -98,10 +102,6 @@ const GRAPH_TOKEN: &str = "bench-token-0f3a";
 fn measure(mut command: Command, cwd: &Path) -> Run {
     let started = Instant::now();
     let child = command
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .current_dir(cwd)
         .stdin(Stdio::null())
         .spawn()
@@ -538,6 +538,8 @@ fn graph_rows(dir: &Path) {
         return;
     }
     let mut command = Command::new("curl");
+    // Straight to the stand-in, never through the developer's proxy.
+    ews_standin::env::clean(&mut command);
     command
         .args([
             "--parallel",

@@ -12,41 +12,6 @@ pub use ews_standin::{Auth, GraphOptions, GraphStandIn, Options, StandIn};
 pub use predicates::prelude::PredicateBooleanExt;
 pub use predicates::str::{contains, is_empty};
 
-/// Environment variables that would change the tool's behaviour on a developer's machine.
-const SCRUBBED: [&str; 31] = [
-    "EWS_URL",
-    "EWS_BACKEND",
-    "EWS_GRAPH_URL",
-    "EWS_TENANT",
-    "EWS_CLIENT_ID",
-    "EWS_CLIENT_SECRET",
-    "EWS_CERTIFICATE",
-    "EWS_CERTIFICATE_PASSWORD",
-    "EWS_AUTHORITY",
-    "EWS_SCOPE",
-    "EWS_IMPERSONATE",
-    "XDG_CACHE_HOME",
-    "EWS_USER",
-    "EWS_PASSWORD",
-    "EWS_TOKEN",
-    "EWS_AUTH",
-    "EWS_PROTOCOL",
-    "EWS_SERVER_VERSION",
-    "EWS_CA_CERT",
-    "EWS_SPN",
-    "EWS_GSS_LIBRARY",
-    "KRB5_TRACE",
-    "KRB5_KTNAME",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "NO_COLOR",
-    "NO_PROXY",
-];
-
 /// A stand-in server and a scratch folder to run the tool in.
 pub struct Setup {
     pub server: StandIn,
@@ -173,19 +138,10 @@ impl GraphSetup {
 /// change what --auth auto picks). Also for a command that runs the tool
 /// through another program (`setpriv`, `sh -c`).
 pub fn clean_environment(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    for name in SCRUBBED {
-        cmd.env_remove(name);
-    }
-    cmd.env("KRB5_CONFIG", "/dev/null")
-        .env("KRB5CCNAME", "FILE:/nonexistent/ews-photo-tests/ccache")
-        .env(
-            "KRB5_CLIENT_KTNAME",
-            "FILE:/nonexistent/ews-photo-tests/keytab",
-        )
-        .env(
-            "XDG_CACHE_HOME",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
-        )
+    ews_standin::env::clean(cmd).env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-cache"),
+    )
 }
 
 /// The tool as a plain process, for tests that signal or kill it while it

@@ -108,6 +108,7 @@
 mod auth;
 pub mod autodiscover;
 pub mod entra;
+pub mod env;
 mod ews;
 pub mod graph;
 pub mod http;
