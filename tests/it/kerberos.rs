@@ -239,18 +239,6 @@ impl Drop for Acceptor {
     }
 }
 
-fn self_signed(dir: &Path, name: &str) -> PathBuf {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("certificate");
-    let cert = dir.join(format!("{name}.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.key")),
-        ck.signing_key.serialize_pem(),
-    )
-    .unwrap();
-    cert
-}
-
 impl Acceptor {
     fn start(realm: &Realm, opts: Opts) -> Acceptor {
         let dir = tempfile::tempdir().unwrap();
@@ -262,16 +250,12 @@ impl Acceptor {
             .env_remove("KRB5CCNAME")
             .env_remove("KRB5_CLIENT_KTNAME");
         if opts.tls {
-            let cert = self_signed(dir.path(), "server");
-            command
-                .arg("--cert")
-                .arg(&cert)
-                .arg("--key")
-                .arg(dir.path().join("server.key"));
+            let (cert, key) = crate::ntlm::self_signed(dir.path(), "server", &[]);
+            command.arg("--cert").arg(&cert).arg("--key").arg(&key);
             if opts.wrong_binding {
                 command
                     .arg("--binding-cert")
-                    .arg(self_signed(dir.path(), "other"));
+                    .arg(crate::ntlm::self_signed(dir.path(), "other", &[]).0);
             }
         }
         if let Some(mode) = opts.final_token {

@@ -88,7 +88,7 @@ fn jpeg() -> Vec<u8> {
     out.into_inner()
 }
 
-fn self_signed(dir: &Path, name: &str, hosts: &[&str]) -> (PathBuf, PathBuf) {
+pub(crate) fn self_signed(dir: &Path, name: &str, hosts: &[&str]) -> (PathBuf, PathBuf) {
     let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     names.extend(hosts.iter().map(|h| h.to_string()));
     let ck = rcgen::generate_simple_self_signed(names).expect("certificate");
