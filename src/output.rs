@@ -263,6 +263,21 @@ pub fn sanitize_file_name(text: &str) -> String {
     sanitize_slowly(text)
 }
 
+/// [`sanitize_file_name`] of a name the caller owns: handed back as it is
+/// when already safe, without a copy.
+pub(crate) fn sanitize_owned_file_name(name: String) -> String {
+    if plainly_safe(&name) {
+        name
+    } else {
+        sanitize_slowly(&name)
+    }
+}
+
+/// True when [`sanitize_file_name`] leaves `text` as it is.
+pub(crate) fn is_safe_file_name(text: &str) -> bool {
+    plainly_safe(text) || sanitize_slowly(text) == text
+}
+
 fn sanitize_slowly(text: &str) -> String {
     const RESERVED: [&str; 22] = [
         "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",

@@ -146,7 +146,7 @@ impl Address {
         let previous = previous
             // A manifest is a file anyone may edit: only plain names in
             // --dir are trusted.
-            .filter(|entry| output::sanitize_file_name(&entry.file) == entry.file)
+            .filter(|entry| output::is_safe_file_name(&entry.file))
             .filter(|entry| settings.dir.join(&entry.file).is_file());
         if settings.skip_existing {
             let existing = previous

@@ -92,7 +92,7 @@ impl Template {
                 Part::Ext => name.push_str(ext),
             }
         }
-        output::sanitize_file_name(&name)
+        output::sanitize_owned_file_name(name)
     }
 }
 
