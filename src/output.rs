@@ -229,6 +229,17 @@ pub fn write_atomic_with(
     result
 }
 
+/// Writes one line of text (a URL, a JSON record) to stdout.
+pub fn print_line(line: &str) -> Result<(), OutputError> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|source| OutputError::Io {
+            path: PathBuf::from("-"),
+            source,
+        })
+}
+
 /// Writes image bytes to stdout, refusing a terminal.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
     use std::io::IsTerminal;

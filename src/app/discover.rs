@@ -1,14 +1,10 @@
 //! `ews-photo discover`: the EWS URL of an address on stdout, how it was
 //! found on stderr (every candidate with -v), or one JSON record.
 
-use std::io::Write;
-use std::path::PathBuf;
-
 use crate::app::{Console, config};
 use crate::cli::{Connection, DiscoverArgs};
 use crate::discover::Report;
 use crate::error::Error;
-use crate::output::OutputError;
 use crate::validate_email;
 
 /// Runs `discover`.
@@ -41,15 +37,7 @@ pub fn run(
             .map(|f| f.ews_url.as_str().to_string())
     };
     if let Some(line) = line {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{line}")
-            .and_then(|()| stdout.flush())
-            .map_err(|source| {
-                Error::from(OutputError::Io {
-                    path: PathBuf::from("-"),
-                    source,
-                })
-            })?;
+        crate::output::print_line(&line)?;
     }
     lookup.outcome.map(|_| ()).map_err(Error::from)
 }

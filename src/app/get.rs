@@ -1,6 +1,6 @@
 //! `ews-photo get`: one photo to a file or stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::app::{Console, config};
@@ -34,16 +34,7 @@ pub fn run(
 
 fn print_json(record: &Record) -> Result<(), Error> {
     let line = serde_json::to_string(record).expect("a record always serialises");
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .map_err(|source| {
-            OutputError::Io {
-                path: PathBuf::from("-"),
-                source,
-            }
-            .into()
-        })
+    Ok(output::print_line(&line)?)
 }
 
 /// Where the photo goes.

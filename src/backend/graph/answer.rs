@@ -106,6 +106,17 @@ impl GraphError {
         ids.join(", ")
     }
 
+    /// [`GraphError::ids`] between `open` and `close`, to append to a
+    /// message; nothing when the answer carried no IDs.
+    pub fn ids_suffix(&self, open: &str, close: &str) -> String {
+        let ids = self.ids();
+        if ids.is_empty() {
+            ids
+        } else {
+            format!("{open}{ids}{close}")
+        }
+    }
+
     /// `ImageNotFound: message`, or the status when the body named no code.
     fn what(&self, reply: &HttpReply) -> String {
         match (&self.code, &self.message) {
@@ -117,12 +128,7 @@ impl GraphError {
 
     /// [`GraphError::what`] and the IDs, for failure messages.
     fn detail(&self, reply: &HttpReply) -> String {
-        let ids = self.ids();
-        if ids.is_empty() {
-            self.what(reply)
-        } else {
-            format!("{}; {ids}", self.what(reply))
-        }
+        format!("{}{}", self.what(reply), self.ids_suffix("; ", ""))
     }
 
     fn is(&self, codes: &[&str]) -> bool {
@@ -211,8 +217,7 @@ pub fn failure(reply: &HttpReply, error: &GraphError, forbidden_advice: &str) ->
                 None => format!("HTTP {}", reply.status),
             },
             message: Some(match (&error.message, error.ids()) {
-                (Some(m), ids) if !ids.is_empty() => format!("{m}; {ids}"),
-                (Some(m), _) => m.clone(),
+                (Some(m), _) => format!("{m}{}", error.ids_suffix("; ", "")),
                 (None, ids) if !ids.is_empty() => ids,
                 (None, _) => reply.describe_body(),
             }),

@@ -125,12 +125,7 @@ impl Backend for Graph {
             (Some(code), None) => format!(" ({code})"),
             _ => String::new(),
         };
-        let ids = error.ids();
-        let ids = if ids.is_empty() {
-            String::new()
-        } else {
-            format!("; {ids}")
-        };
+        let ids = error.ids_suffix("; ", "");
         Some(format!(
             "Microsoft Graph rejected the token{said}: it may be expired, or issued for another audience (Graph wants a token for {aud}, not https://outlook.office365.com; with --auth oauth, leave --scope out or give {aud}/.default){ids}",
             aud = self.audience
@@ -251,16 +246,10 @@ impl GraphExchange {
         // A body that is not an image is never written as one (an error page
         // saved as `PhotoID.jpg`: shell-intune-samples#161).
         if !media.as_deref().is_some_and(|m| m.starts_with("image/")) {
-            let error = GraphError::of(reply);
-            let ids = error.ids();
             return Self::done(Err(ServerError::Malformed(format!(
                 "Graph answered the photo request with {}, not an image; nothing was written{}",
                 reply.describe_body(),
-                if ids.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({ids})")
-                }
+                GraphError::of(reply).ids_suffix(" (", ")")
             ))));
         }
         Self::done(Ok(Outcome::Photo(RawPhoto {
