@@ -1,6 +1,8 @@
 //! HTTP requests and replies as plain data: what the back ends build and
 //! interpret, and what the transport sends and receives.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use crate::{HttpUrl, Secret};
 
 /// The methods the tool uses.
@@ -143,18 +145,16 @@ impl HttpReply {
             .filter(|e| !e.is_empty())
     }
 
-    /// `Retry-After` in seconds (`Retry-After: 120`). HTTP-dates are not sent
-    /// by Exchange or Graph, and are ignored.
+    /// `Retry-After` ([`parse_retry_after`]: seconds, or an HTTP-date).
     ///
     /// ```
     /// use ews_photo::HttpReply;
     /// let reply = HttpReply { status: 429, headers: vec![("retry-after".into(), " 7 ".into())], body: vec![] };
     /// assert_eq!(reply.retry_after(), Some(std::time::Duration::from_secs(7)));
     /// ```
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         self.header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(std::time::Duration::from_secs)
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
     }
 
     /// "an empty body", "a text/html body of 120 bytes": for messages.
@@ -228,4 +228,90 @@ pub fn abbreviate_body(body: &[u8], media_type: Option<&str>) -> String {
         text.push_str("…[cut]");
     }
     text
+}
+
+/// The longest `Retry-After` honoured (MSAL's cap).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Reads `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3),
+/// capped at [`MAX_RETRY_AFTER`]. A date in the past means no wait.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use ews_photo::http::parse_retry_after;
+/// let now = UNIX_EPOCH + Duration::from_secs(784111777); // Sun, 06 Nov 1994 08:49:37 GMT
+/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = parse_http_date(value)?;
+        let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        Duration::from_secs(at.saturating_sub(now))
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110 says to
+/// send, as seconds since the epoch.
+fn parse_http_date(value: &str) -> Option<u64> {
+    let (_, rest) = value.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let day: u64 = day.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)? as u64
+        + 1;
+    let year: u64 = year.parse().ok()?;
+    let hms: Vec<u64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, s] = hms.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || year < 1970 || *h > 23 || *m > 59 || *s > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), for years >= 1970.
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some(days * 86400 + h * 3600 + m * 60 + s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_dates_and_the_cap() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(parse_retry_after("999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_http_date("Sat, 01 Dec 2026 00:00:00 GMT"),
+            Some(1796083200)
+        );
+        assert_eq!(parse_http_date("Sat, 01 Foo 2026 00:00:00 GMT"), None);
+    }
 }
