@@ -12,6 +12,20 @@
 //!
 //! See [`Discovery`] for an example.
 
+/// An answer from `tests/fixtures/autodiscover/`, for the unit tests of
+/// the modules below.
+#[cfg(test)]
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/autodiscover/",
+            $name
+        ))
+        .as_slice()
+    };
+}
+
 pub mod candidates;
 pub mod driver;
 pub mod pox;

@@ -109,17 +109,6 @@ fn string(object: &Map<String, Value>, key: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/autodiscover/",
-                $name
-            ))
-            .as_slice()
-        };
-    }
-
     #[test]
     fn hit() {
         assert_eq!(

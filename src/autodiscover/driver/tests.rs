@@ -5,17 +5,6 @@ use std::collections::HashMap;
 use super::*;
 use crate::http::Method;
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/autodiscover/",
-            $name
-        ))
-        .to_vec()
-    };
-}
-
 const V2: &str = "https://autodiscover.contoso.com/autodiscover/autodiscover.json/v1.0/jdoe@contoso.com?Protocol=EWS";
 const ROOT: &str = "https://contoso.com/autodiscover/autodiscover.xml";
 const AD: &str = "https://autodiscover.contoso.com/autodiscover/autodiscover.xml";
@@ -40,16 +29,16 @@ fn pox_redirect(action: &str, element: &str, target: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn ok(body: Vec<u8>) -> HttpAnswer {
+fn ok(body: impl Into<Vec<u8>>) -> HttpAnswer {
     status(200, body)
 }
 
-fn status(status: u16, body: Vec<u8>) -> HttpAnswer {
+fn status(status: u16, body: impl Into<Vec<u8>>) -> HttpAnswer {
     HttpAnswer::Reply {
         reply: HttpReply {
             status,
             headers: Vec::new(),
-            body,
+            body: body.into(),
         },
         credentials_sent: false,
     }
@@ -440,7 +429,7 @@ fn an_address_loop_stops_everything() {
 fn redirect_url_both_spellings() {
     let target = "https://mail.contoso.com/autodiscover/autodiscover.xml";
     for fixture in [
-        fixture!("pox-redirect-url-upper.xml"),
+        fixture!("pox-redirect-url-upper.xml").to_vec(),
         pox_redirect("redirectUrl", "RedirectUrl", target),
     ] {
         let mut net = Net::default()

@@ -2,17 +2,6 @@
 
 use super::*;
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/autodiscover/",
-            $name
-        ))
-        .as_slice()
-    };
-}
-
 fn settings(body: &[u8]) -> Settings {
     match parse(body) {
         Ok(Answer::Settings(settings)) => settings,
