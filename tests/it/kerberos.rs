@@ -22,57 +22,15 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use crate::common::{contains, files_in, stderr, tool};
+
+#[path = "../kerberos/harness.rs"]
+mod harness;
 use crate::library;
 use crate::ntlm::{self, NtlmServer, n};
+use harness::{gssapi_python, missing};
 
 fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kerberos")
-}
-
-fn find_tool(name: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .any(|dir| dir.join(name).is_file())
-}
-
-/// A Python 3 that can `import gssapi`: EWS_KRB_PYTHON, else Debian's
-/// /usr/bin/python3 (where python3-gssapi lives), else `python3`.
-fn gssapi_python() -> Option<String> {
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("EWS_KRB_PYTHON").filter(|p| !p.is_empty()) {
-        candidates.push(p.to_string_lossy().into_owned());
-    }
-    candidates.extend(["/usr/bin/python3".to_string(), "python3".to_string()]);
-    candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import gssapi"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-/// Why a realm cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    let tools: Vec<&str> = ["krb5kdc", "kdb5_util", "kadmin.local", "kinit"]
-        .into_iter()
-        .filter(|t| !find_tool(t))
-        .collect();
-    if !tools.is_empty() {
-        return Some(format!(
-            "the MIT Kerberos tools {} are missing (apt-get install krb5-kdc krb5-admin-server krb5-user)",
-            tools.join(", ")
-        ));
-    }
-    if gssapi_python().is_none() {
-        return Some(
-            "no python3 can `import gssapi` (apt-get install python3-gssapi, or set EWS_KRB_PYTHON)"
-                .into(),
-        );
-    }
-    None
 }
 
 /// A running realm.py. Dropping it ends realm.py's stdin, which stops the KDC.
@@ -93,34 +51,11 @@ impl Drop for Realm {
 impl Realm {
     /// A new realm with jdoe's TGT in its ticket cache.
     fn start(python: &str) -> Realm {
-        let mut child = Command::new(python)
-            .arg(scripts().join("realm.py"))
-            .arg("--kinit")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tests/kerberos/realm.py");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut env = BTreeMap::new();
-        loop {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-                panic!("realm.py ended before READY (its error is above)");
-            }
-            match line.trim().split_once('=') {
-                _ if line.trim() == "READY" => break,
-                Some((name, value)) => {
-                    env.insert(name.to_string(), value.to_string());
-                }
-                None => {}
-            }
-        }
+        let started = harness::start_realm(python, &scripts().join("realm.py"), true);
         Realm {
-            child,
-            io: Mutex::new(Some((stdin, stdout))),
-            env,
+            child: started.child,
+            io: Mutex::new(Some((started.stdin, started.stdout))),
+            env: started.env,
             python: python.to_string(),
         }
     }

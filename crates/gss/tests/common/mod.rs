@@ -25,59 +25,13 @@ use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use sha2::{Digest, Sha256};
 
+#[path = "../../../../tests/kerberos/harness.rs"]
+mod harness;
+use harness::{gssapi_python as python, missing};
+
 /// The folder with realm.py and negotiate_server.py.
 pub fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/kerberos")
-}
-
-const KDC_TOOLS: &[&str] = &["krb5kdc", "kdb5_util", "kadmin.local", "kinit"];
-
-fn find_tool(name: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .any(|dir| dir.join(name).is_file())
-}
-
-/// A Python 3 that can `import gssapi`: EWS_KRB_PYTHON, else Debian's
-/// /usr/bin/python3 (where python3-gssapi lives), else `python3`.
-fn python() -> Option<String> {
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("EWS_KRB_PYTHON").filter(|p| !p.is_empty()) {
-        candidates.push(p.to_string_lossy().into_owned());
-    }
-    candidates.push("/usr/bin/python3".into());
-    candidates.push("python3".into());
-    candidates.into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import gssapi"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-/// Why the realm cannot be started here, if it cannot.
-fn missing() -> Option<String> {
-    let tools: Vec<&str> = KDC_TOOLS
-        .iter()
-        .copied()
-        .filter(|t| !find_tool(t))
-        .collect();
-    if !tools.is_empty() {
-        return Some(format!(
-            "the MIT Kerberos tools {} are missing (apt-get install krb5-kdc krb5-admin-server krb5-user)",
-            tools.join(", ")
-        ));
-    }
-    if python().is_none() {
-        return Some(
-            "no python3 can `import gssapi` (apt-get install python3-gssapi, or set EWS_KRB_PYTHON)"
-                .into(),
-        );
-    }
-    None
 }
 
 /// Which credentials the process gets.
@@ -163,33 +117,13 @@ pub fn realm(credentials: Credentials) -> Option<&'static Realm> {
 
 fn start(credentials: Credentials) -> Realm {
     let python = python().expect("checked");
-    let mut command = Command::new(&python);
-    command.arg(scripts().join("realm.py"));
-    if credentials != Credentials::Nothing && credentials != Credentials::ClientKeytab {
-        command.arg("--kinit");
-    }
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tests/kerberos/realm.py");
-    let stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut env = BTreeMap::new();
-    loop {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            panic!("realm.py ended before READY (its error is above)");
-        }
-        let line = line.trim();
-        if line == "READY" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once('=') {
-            env.insert(name.to_string(), value.to_string());
-        }
-    }
+    let kinit = credentials != Credentials::Nothing && credentials != Credentials::ClientKeytab;
+    let harness::Started {
+        child,
+        stdin,
+        stdout,
+        env,
+    } = harness::start_realm(&python, &scripts().join("realm.py"), kinit);
     let realm = Realm {
         _child: child,
         commands: Mutex::new((stdin, stdout)),
